@@ -1,0 +1,68 @@
+// dawn.cpp: the dlopen/dlsym side of webgpu_decl.hpp's function table.
+#include "gpu/dawn.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+#include <vector>
+
+namespace pxos::gpu {
+namespace {
+
+constexpr const char* kLibRel = "node_modules/bun-webgpu-linux-x64/libwebgpu_wrapper.so";
+
+std::vector<std::string> candidates() {
+  std::vector<std::string> c;
+  if (const char* e = std::getenv("PXOS_DAWN_LIB"); e && *e) c.emplace_back(e);
+#ifdef PXOS_SOURCE_DIR
+  c.push_back(std::string(PXOS_SOURCE_DIR) + "/" + kLibRel);
+#endif
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto dir = exe.parent_path();
+    c.push_back((dir / ".." / kLibRel).lexically_normal().string());
+    c.push_back((dir / kLibRel).lexically_normal().string());
+  }
+  return c;
+}
+
+Result<Dawn*> do_load() {
+  std::string tried;
+  for (const auto& path : candidates()) {
+    if (access(path.c_str(), R_OK) != 0) {
+      tried += "\n  " + path + ": not found";
+      continue;
+    }
+    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      tried += "\n  " + path + ": " + dlerror();
+      continue;
+    }
+    auto* d = new Dawn{};  // lives for the process: Dawn is never unloaded
+    d->path = path;
+#define PXOS_WGPU_RESOLVE(name, ret, params)                                          \
+  d->p.name = reinterpret_cast<ret(*) params>(dlsym(h, "wgpu" #name));                \
+  if (!d->p.name) return failf(Errc::GpuUnavailable, "{}: missing symbol wgpu{}", path, #name);
+    PXOS_WGPU_FUNCTIONS(PXOS_WGPU_RESOLVE)
+#undef PXOS_WGPU_RESOLVE
+    return d;
+  }
+  return failf(Errc::GpuUnavailable,
+               "Dawn (libwebgpu_wrapper.so) not found; run `npm ci` (scripts/setup) or set "
+               "PXOS_DAWN_LIB. Tried:{}", tried);
+}
+
+}  // namespace
+
+Result<const Dawn*> load_dawn() {
+  static std::once_flag once;
+  static Result<Dawn*> r = fail(Errc::Internal, "unset");
+  std::call_once(once, [] { r = do_load(); });
+  if (!r) return std::unexpected(r.error());
+  return *r;
+}
+
+}  // namespace pxos::gpu

@@ -1,0 +1,131 @@
+// protocol.hpp: the mailbox protocol (protocol.def) as C++: constants, the shared-area layout
+// as structs whose offsets are checked against the table at compile time, command-word helpers
+// and one row list that the NASM generator, the docs and the agreement test all walk.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pxos::mailbox {
+
+namespace c {  // constants
+#define MB_CONST(name, value, doc) inline constexpr uint32_t name = value;
+#include "mailbox/protocol.def"
+}  // namespace c
+namespace reg {  // register offsets
+#define MB_REG(name, offset, field, writer, doc) inline constexpr uint32_t name = offset;
+#include "mailbox/protocol.def"
+}  // namespace reg
+namespace st {  // STATUS bits
+#define MB_STATUS(name, value, doc) inline constexpr uint32_t name = value;
+#include "mailbox/protocol.def"
+}  // namespace st
+namespace flag {  // RING_FLAGS bits
+#define MB_FLAG(name, value, doc) inline constexpr uint32_t name = value;
+#include "mailbox/protocol.def"
+}  // namespace flag
+namespace op {  // opcodes
+#define MB_OP(name, byte, args, result, doc) inline constexpr uint8_t name = byte;
+#include "mailbox/protocol.def"
+}  // namespace op
+namespace err {  // error codes
+#define MB_ERR(name, code, doc) inline constexpr uint16_t name = code;
+#include "mailbox/protocol.def"
+}  // namespace err
+namespace sys {  // SYSCALL numbers
+#define MB_SYS(name, number, doc) inline constexpr uint16_t name = number;
+#include "mailbox/protocol.def"
+}  // namespace sys
+
+// ---- the shared area as structs (offsets asserted against protocol.def below) ----------
+struct Sqe {
+#define MB_SQE(name, offset, field, doc) uint32_t field;
+#include "mailbox/protocol.def"
+};
+struct Cqe {
+#define MB_CQE(name, offset, field, doc) uint32_t field;
+#include "mailbox/protocol.def"
+};
+
+// Header page (0x0000 .. 0x0FFF). Ring indices sit on their own 64-byte lines so that the
+// client's and the server's stores do not bounce one cache line between them.
+struct Header {
+  uint32_t cmd, status, resp, doorbell;                     // 0x00 v1 registers
+  uint32_t magic, version, arg0, arg1;                      // 0x10
+  uint32_t resp1, epoch, size, data_size;                   // 0x20
+  uint32_t faults, last_fault, served, heartbeat;           // 0x30
+  uint32_t sq_head, pad_sq_head[15];                        // 0x40
+  uint32_t sq_tail, pad_sq_tail[15];                        // 0x80
+  uint32_t cq_head, pad_cq_head[15];                        // 0xC0
+  uint32_t cq_tail, pad_cq_tail[15];                        // 0x100
+  uint32_t ring_flags, wake, pad_flags[14];                 // 0x140
+  uint8_t reserved[0x1000 - 0x180];
+};
+
+struct Layout {
+  Header h;
+  Sqe sq[c::RING_ENTRIES];
+  Cqe cq[c::RING_ENTRIES];
+  // the data area follows at DATA_OFFSET; its size is the mapping's size minus DATA_OFFSET
+};
+
+#define MB_REG(name, offset, field, writer, doc) \
+  static_assert(offsetof(Header, field) == (offset), "protocol.def: register " #name " moved");
+#include "mailbox/protocol.def"
+#define MB_SQE(name, offset, field, doc) \
+  static_assert(offsetof(Sqe, field) == (offset), "protocol.def: SQE " #name " moved");
+#include "mailbox/protocol.def"
+#define MB_CQE(name, offset, field, doc) \
+  static_assert(offsetof(Cqe, field) == (offset), "protocol.def: CQE " #name " moved");
+#include "mailbox/protocol.def"
+static_assert(sizeof(Header) == c::SQ_OFFSET);
+static_assert(sizeof(Sqe) == c::SQE_SIZE && sizeof(Cqe) == c::CQE_SIZE);
+static_assert(offsetof(Layout, sq) == c::SQ_OFFSET && offsetof(Layout, cq) == c::CQ_OFFSET);
+static_assert(sizeof(Layout) <= c::DATA_OFFSET);
+static_assert((c::RING_ENTRIES & (c::RING_ENTRIES - 1)) == 0 && c::RING_MASK == c::RING_ENTRIES - 1);
+static_assert(c::MIN_SIZE > c::DATA_OFFSET);
+
+// ---- command word ------------------------------------------------------------------------
+constexpr uint32_t make_cmd(uint8_t opcode, uint8_t thread, uint16_t payload) {
+  return uint32_t(opcode) << c::OPCODE_SHIFT | uint32_t(thread) << c::THREAD_SHIFT | payload;
+}
+constexpr uint8_t cmd_opcode(uint32_t w) { return uint8_t(w >> c::OPCODE_SHIFT); }
+constexpr uint8_t cmd_thread(uint32_t w) { return uint8_t(w >> c::THREAD_SHIFT); }
+constexpr uint16_t cmd_payload(uint32_t w) { return uint16_t(w & c::PAYLOAD_MASK); }
+constexpr uint32_t error_status(uint16_t code) { return st::ERROR | code; }
+
+// ---- rows: every named value of the table, for the generator, docs and tests -------------
+enum class Kind : uint8_t { Const, Reg, Status, Flag, Op, Err, Sqe, Cqe, Sys };
+struct Row {
+  Kind kind;
+  std::string_view name;
+  uint32_t value;
+  std::string_view doc;
+  std::string_view args = {}, result = {};  // opcodes only
+  std::string_view writer = {};             // registers only
+};
+inline constexpr Row kRows[] = {
+#define MB_CONST(name, value, doc) {Kind::Const, #name, value, doc},
+#define MB_REG(name, offset, field, writer, doc) {Kind::Reg, #name, offset, doc, {}, {}, #writer},
+#define MB_STATUS(name, value, doc) {Kind::Status, #name, value, doc},
+#define MB_FLAG(name, value, doc) {Kind::Flag, #name, value, doc},
+#define MB_OP(name, byte, args, result, doc) {Kind::Op, #name, byte, doc, args, result},
+#define MB_ERR(name, code, doc) {Kind::Err, #name, code, doc},
+#define MB_SQE(name, offset, field, doc) {Kind::Sqe, #name, offset, doc},
+#define MB_CQE(name, offset, field, doc) {Kind::Cqe, #name, offset, doc},
+#define MB_SYS(name, number, doc) {Kind::Sys, #name, number, doc},
+#include "mailbox/protocol.def"
+};
+
+// NASM symbol prefix of a kind: MB_REG_CMD, MB_OP_HALT, MB_ERR_BAD_FREE, MB_MAGIC ...
+std::string_view kind_prefix(Kind k);
+std::string_view op_name(uint8_t opcode);   // "?" when unknown
+std::string_view err_name(uint32_t code);   // "?" when unknown
+// The NASM include text (pxos_mailbox_gen writes it; tests compare it with the C++ values).
+std::string nasm_include();
+// Markdown tables of every row (docs/mailbox.md embeds them; a test keeps them in sync).
+std::string markdown_tables();
+
+}  // namespace pxos::mailbox

@@ -1,0 +1,62 @@
+// hostcalls.hpp: the host-call table (hostcalls.def) and the per-run host environment:
+// granted capabilities, the seeded RNG, the input stream and the mailbox hook.
+#pragma once
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+
+namespace pxos::vm {
+
+class Machine;
+
+enum class Cap : uint8_t {
+#define CAP(name, bit, doc) name = bit,
+#define HOSTCALL(...)
+#include "vm/hostcalls.def"
+#undef CAP
+#undef HOSTCALL
+};
+using CapSet = uint32_t;
+constexpr CapSet cap_bit(Cap c) { return CapSet(1) << uint8_t(c); }
+std::optional<Cap> cap_lookup(std::string_view name);
+std::string_view cap_name(Cap c);
+std::string_view cap_doc(Cap c);
+std::span<const Cap> all_caps();
+
+struct HostEnv {
+  CapSet granted = 0;
+  uint64_t seed = 0x9e3779b97f4a7c15ull;  // RNG seed: the same seed gives the same numbers
+  std::FILE* input = stdin;
+  // Filled in by a mailbox client (pxos hv --mailbox): takes a command word, returns
+  // {status, resp}. Unset: HOST_CALL mailbox traps with "mailbox not connected".
+  std::function<Result<std::pair<uint32_t, uint32_t>>(uint32_t)> mailbox;
+
+  // run state, reset by Machine::run
+  uint64_t rng = 0;
+  std::chrono::steady_clock::time_point started{};
+};
+
+using HostFn = Status (*)(HostEnv&, Machine&, const int32_t* args, int32_t* results);
+
+struct HostCall {
+  uint8_t id = 0;
+  std::string_view name;
+  Cap cap = Cap::clock;
+  uint8_t pops = 0, pushes = 0;
+  std::string_view effect, doc;
+  HostFn fn = nullptr;
+};
+
+// 256 entries indexed by id; nullptr where no host call exists (bounds-checked by construction).
+const std::array<const HostCall*, 256>& host_table();
+const HostCall* host_lookup(std::string_view name);
+
+}  // namespace pxos::vm

@@ -1,0 +1,479 @@
+// machine.cpp: the PixelVM interpreter. Dispatch goes through VM_CASE/VM_BREAK so the same
+// body compiles to computed goto (direct threading over predecoded cells) or a portable switch
+// (PXOS_COMPUTED_GOTO, a build flag). Every trap knows its cell, hence its pc and source line.
+#include "vm/machine.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <climits>
+#include <cstring>
+
+#include "isa/decode.hpp"
+#include "isa/isa.hpp"
+
+#if defined(__GNUC__)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LIKELY(x) (x)
+#define UNLIKELY(x) (x)
+#endif
+
+namespace pxos::vm {
+
+using isa::Op;
+
+Machine::Machine(const Program& p, HostEnv& env) : prog_(p), env_(env), cells_(p.cells()) {}
+
+void Machine::bind(int mode, const void* const* table) {
+  if (bound_mode_ == mode) return;
+  for (auto& c : cells_) c.h = table ? table[c.op()] : nullptr;
+  bound_mode_ = mode;
+}
+
+void Machine::set_trap(Errc code, const Cell* ip, std::string msg) {
+  trap_pc_ = ip->pc();
+  trap_ = Error{code, fmt::format("{}: {}", prog_.where(trap_pc_), msg)};
+}
+
+void Machine::flush() {
+  if (out_.empty()) return;
+  if (opt_->output) opt_->output(out_);
+  else std::fwrite(out_.data(), 1, out_.size(), stdout);
+  out_.clear();
+}
+
+bool Machine::emit_text(std::string_view s) {
+  uint64_t lim = opt_->limits.max_output_bytes;
+  if (lim && out_total_ + s.size() > lim) {
+    s = s.substr(0, size_t(lim - out_total_));  // deliver what fits, then trap
+    out_ += s;
+    out_total_ += s.size();
+    return false;
+  }
+  out_ += s;
+  out_total_ += s.size();
+  if (out_.size() >= kOutputFlushBytes) flush();
+  return true;
+}
+
+void Machine::trace_line(const Cell* ip, const int32_t* sp) {
+  auto in = isa::decode(prog_.module().code, ip->pc());
+  std::string text = in ? isa::format(*in) : "?";
+  std::string st;
+  const int32_t* b = stack_.data();
+  size_t n = size_t(sp - b);
+  size_t from = n > 8 ? n - 8 : 0;
+  if (from) st += "… ";
+  for (size_t i = from; i < n; ++i) st += fmt::format("{}{}", i > from ? " " : "", b[i]);
+  std::fprintf(opt_->trace_out, "%06x  %-28s [%s]\n", ip->pc(), text.c_str(), st.c_str());
+}
+
+int32_t* Machine::host_call(const Cell* ip, int32_t* sp) {
+  const HostCall* hc = host_table()[uint8_t(ip->a)];
+  if (!hc) {
+    set_trap(Errc::Trap, ip, fmt::format("unknown host call id {}", ip->a));
+    return nullptr;
+  }
+  if (!(env_.granted & cap_bit(hc->cap))) {
+    set_trap(Errc::CapabilityDenied, ip,
+             fmt::format("host call '{}' needs capability '{}', which is not granted", hc->name, cap_name(hc->cap)));
+    return nullptr;
+  }
+  if (sp - stack_.data() < hc->pops) {
+    set_trap(Errc::Trap, ip, fmt::format("stack underflow: host call '{}' needs {} values", hc->name, hc->pops));
+    return nullptr;
+  }
+  if (stack_.data() + stack_.size() - (sp - hc->pops) < hc->pushes) {
+    set_trap(Errc::Trap, ip, "stack overflow");
+    return nullptr;
+  }
+  int32_t args[8] = {}, res[8] = {};
+  std::memcpy(args, sp - hc->pops, sizeof(int32_t) * hc->pops);
+  if (auto st = hc->fn(env_, *this, args, res); !st) {
+    set_trap(st.error().code == Errc::Internal ? Errc::Trap : st.error().code, ip,
+             fmt::format("host call '{}': {}", hc->name, st.error().detail));
+    return nullptr;
+  }
+  sp -= hc->pops;
+  std::memcpy(sp, res, sizeof(int32_t) * hc->pushes);
+  return sp + hc->pushes;
+}
+
+template <bool kExact, bool kTrace>
+Machine::Exit Machine::loop(int64_t& fuel) {
+#if PXOS_COMPUTED_GOTO
+  const void* table[256];
+  for (auto& t : table) t = &&L_BAD;
+#define X(name, byte, fmt, pops, pushes, effect, doc) table[byte] = &&L_##name;
+#include "isa/opcodes.def"
+#undef X
+  bind(int(kExact) * 2 + int(kTrace), table);
+#define VM_CASE(name) L_##name:
+#define VM_DISPATCH() goto* ip->h
+#define VM_SWITCH_BEGIN VM_DISPATCH();
+#define VM_SWITCH_END
+#else
+  bind(0, nullptr);
+#define VM_CASE(name) case uint8_t(Op::name):
+#define VM_DISPATCH() goto dispatch
+#define VM_SWITCH_BEGIN \
+  dispatch:             \
+  switch (ip->op()) {
+#define VM_SWITCH_END \
+  default:            \
+    goto L_BAD;       \
+    }
+#endif
+
+  const Cell* const cells = cells_.data();
+  const uint32_t* const runlen = prog_.runlen().data();
+  const Cell* ip = ip_;
+  int32_t* sp = sp_;
+  int32_t* const sbase = stack_.data();
+  int32_t* const send = sbase + stack_.size();
+  Frame* fp = fp_;
+  Frame* const fbase = frames_.data();
+  Frame* const fend = fbase + frames_.size();
+  int32_t* lp = lp_;
+  int32_t* ltop = ltop_;
+  int32_t* const lend = locals_.data() + locals_.size();
+  int32_t* const mem = mem_.data();
+  const uint32_t mem_words = uint32_t(mem_.size());
+  const char* msg = nullptr;
+  Errc code = Errc::Trap;
+  Exit exit = Exit::Trap;
+
+  // Charge the run that starts at ip (fast mode only; exact mode charges every step).
+#define CHARGE()                                  \
+  do {                                            \
+    if constexpr (!kExact) {                      \
+      int64_t c_ = runlen[ip - cells];            \
+      if (UNLIKELY((fuel -= c_) < 0)) {           \
+        fuel += c_;                               \
+        exit = Exit::Refuel;                      \
+        goto save;                                \
+      }                                           \
+    }                                             \
+  } while (0)
+#define PREPARE()                                 \
+  do {                                            \
+    if constexpr (kExact) {                       \
+      if (UNLIKELY(--fuel < 0)) {                 \
+        fuel = 0;                                 \
+        exit = Exit::OutOfFuel;                   \
+        goto save;                                \
+      }                                           \
+    }                                             \
+    if constexpr (kTrace) trace_line(ip, sp);     \
+  } while (0)
+#define VM_BREAK   \
+  do {             \
+    ++ip;          \
+    PREPARE();     \
+    VM_DISPATCH(); \
+  } while (0)
+#define JUMP_TO(idx) \
+  do {               \
+    ip = cells + (idx); \
+    CHARGE();        \
+    PREPARE();       \
+    VM_DISPATCH();   \
+  } while (0)
+#define TRAP(m)  \
+  do {           \
+    msg = (m);   \
+    goto trap;   \
+  } while (0)
+#define NEED(n) \
+  if (UNLIKELY(sp - sbase < (n))) TRAP("stack underflow")
+#define ROOM(n) \
+  if (UNLIKELY(send - sp < (n))) TRAP("stack overflow")
+#define BINOP(expr)      \
+  do {                   \
+    NEED(2);             \
+    int32_t b = sp[-1];  \
+    int32_t a = sp[-2];  \
+    (void)a; (void)b;    \
+    sp[-2] = (expr);     \
+    --sp;                \
+  } while (0)
+#define U32(x) static_cast<uint32_t>(x)
+#define I32(x) static_cast<int32_t>(x)
+
+  CHARGE();
+  PREPARE();
+  VM_SWITCH_BEGIN
+
+  VM_CASE(PUSH) { ROOM(1); *sp++ = ip->a; VM_BREAK; }
+  VM_CASE(POP) { NEED(1); --sp; VM_BREAK; }
+  VM_CASE(ADD) { BINOP(I32(U32(a) + U32(b))); VM_BREAK; }
+  VM_CASE(SUB) { BINOP(I32(U32(a) - U32(b))); VM_BREAK; }
+  VM_CASE(MUL) { BINOP(I32(U32(a) * U32(b))); VM_BREAK; }
+  VM_CASE(DIV) {
+    NEED(2);
+    if (UNLIKELY(sp[-1] == 0)) TRAP("division by zero");
+    BINOP(b == -1 ? I32(0u - U32(a)) : a / b);  // INT32_MIN / -1 wraps to INT32_MIN
+    VM_BREAK;
+  }
+  VM_CASE(MOD) {
+    NEED(2);
+    if (UNLIKELY(sp[-1] == 0)) TRAP("division by zero (MOD)");
+    BINOP(b == -1 ? 0 : a % b);
+    VM_BREAK;
+  }
+  VM_CASE(NEG) { NEED(1); sp[-1] = I32(0u - U32(sp[-1])); VM_BREAK; }
+  VM_CASE(INC) { NEED(1); sp[-1] = I32(U32(sp[-1]) + 1u); VM_BREAK; }
+  VM_CASE(DEC) { NEED(1); sp[-1] = I32(U32(sp[-1]) - 1u); VM_BREAK; }
+  VM_CASE(PRINT) {
+    NEED(1);
+    char buf[16];
+    auto r = std::to_chars(buf, buf + 15, *--sp);
+    *r.ptr++ = '\n';
+    if (UNLIKELY(!emit_text({buf, size_t(r.ptr - buf)}))) { code = Errc::OutputLimit; TRAP("output limit reached"); }
+    VM_BREAK;
+  }
+  VM_CASE(PRINTN) {
+    NEED(1);
+    char buf[16];
+    auto r = std::to_chars(buf, buf + 15, *--sp);
+    if (UNLIKELY(!emit_text({buf, size_t(r.ptr - buf)}))) { code = Errc::OutputLimit; TRAP("output limit reached"); }
+    VM_BREAK;
+  }
+  VM_CASE(EMIT) {
+    NEED(1);
+    char c = char(*--sp & 0xff);
+    if (UNLIKELY(!emit_text({&c, 1}))) { code = Errc::OutputLimit; TRAP("output limit reached"); }
+    VM_BREAK;
+  }
+  VM_CASE(PRINT_STR) {
+    const std::string& s = prog_.strings()[size_t(ip->a)];
+    if (UNLIKELY(!emit_text(s) || !emit_text("\n"))) { code = Errc::OutputLimit; TRAP("output limit reached"); }
+    VM_BREAK;
+  }
+  VM_CASE(DUP) { NEED(1); ROOM(1); *sp = sp[-1]; ++sp; VM_BREAK; }
+  VM_CASE(SWAP) { NEED(2); std::swap(sp[-1], sp[-2]); VM_BREAK; }
+  VM_CASE(OVER) { NEED(2); ROOM(1); *sp = sp[-2]; ++sp; VM_BREAK; }
+  VM_CASE(ROT) {
+    NEED(3);
+    int32_t a = sp[-3];
+    sp[-3] = sp[-2];
+    sp[-2] = sp[-1];
+    sp[-1] = a;
+    VM_BREAK;
+  }
+  VM_CASE(EQ) { BINOP(a == b); VM_BREAK; }
+  VM_CASE(LT) { BINOP(a < b); VM_BREAK; }
+  VM_CASE(GT) { BINOP(a > b); VM_BREAK; }
+  VM_CASE(NE) { BINOP(a != b); VM_BREAK; }
+  VM_CASE(LE) { BINOP(a <= b); VM_BREAK; }
+  VM_CASE(GE) { BINOP(a >= b); VM_BREAK; }
+  VM_CASE(AND) { BINOP(a & b); VM_BREAK; }
+  VM_CASE(OR) { BINOP(a | b); VM_BREAK; }
+  VM_CASE(XOR) { BINOP(a ^ b); VM_BREAK; }
+  VM_CASE(NOT) { NEED(1); sp[-1] = ~sp[-1]; VM_BREAK; }
+  VM_CASE(SHL) { BINOP(I32(U32(a) << (U32(b) & 31))); VM_BREAK; }
+  VM_CASE(SHR) { BINOP(I32(U32(a) >> (U32(b) & 31))); VM_BREAK; }
+  VM_CASE(SAR) { BINOP(a >> (U32(b) & 31)); VM_BREAK; }
+  VM_CASE(JMP) { JUMP_TO(ip->a); }
+  VM_CASE(JZ) {
+    NEED(1);
+    if (*--sp == 0) JUMP_TO(ip->a);
+    JUMP_TO(ip - cells + 1);
+  }
+  VM_CASE(JNZ) {
+    NEED(1);
+    if (*--sp != 0) JUMP_TO(ip->a);
+    JUMP_TO(ip - cells + 1);
+  }
+  VM_CASE(CALL) {
+    if (UNLIKELY(fp == fend)) TRAP("call depth limit reached (return stack full)");
+    fp->ret = ip + 1;
+    fp->lp = lp;
+    ++fp;
+    lp = ltop;
+    JUMP_TO(ip->a);
+  }
+  VM_CASE(RET) {
+    if (fp == fbase) goto halt;  // RET at top level ends the program like HALT
+    --fp;
+    ltop = lp;
+    lp = fp->lp;
+    JUMP_TO(fp->ret - cells);
+  }
+  VM_CASE(LOCALS) {
+    int32_t n = ip->a;
+    if (UNLIKELY(lend - ltop < n)) TRAP("local slots exhausted");
+    std::fill(ltop, ltop + n, 0);
+    ltop += n;
+    VM_BREAK;
+  }
+  VM_CASE(LGET) {
+    if (UNLIKELY(ip->a >= ltop - lp)) TRAP("local slot not allocated (use LOCALS first)");
+    ROOM(1);
+    *sp++ = lp[ip->a];
+    VM_BREAK;
+  }
+  VM_CASE(LSET) {
+    if (UNLIKELY(ip->a >= ltop - lp)) TRAP("local slot not allocated (use LOCALS first)");
+    NEED(1);
+    lp[ip->a] = *--sp;
+    VM_BREAK;
+  }
+  VM_CASE(LTEE) {
+    if (UNLIKELY(ip->a >= ltop - lp)) TRAP("local slot not allocated (use LOCALS first)");
+    NEED(1);
+    lp[ip->a] = sp[-1];
+    VM_BREAK;
+  }
+  VM_CASE(LOAD) {
+    if (UNLIKELY(U32(ip->a) >= mem_words)) TRAP("memory address out of range");
+    ROOM(1);
+    *sp++ = mem[ip->a];
+    VM_BREAK;
+  }
+  VM_CASE(STORE) {
+    if (UNLIKELY(U32(ip->a) >= mem_words)) TRAP("memory address out of range");
+    NEED(1);
+    mem[ip->a] = *--sp;
+    VM_BREAK;
+  }
+  VM_CASE(LOADI) {
+    NEED(1);
+    if (UNLIKELY(U32(sp[-1]) >= mem_words)) TRAP("memory address out of range");
+    sp[-1] = mem[sp[-1]];
+    VM_BREAK;
+  }
+  VM_CASE(STOREI) {
+    NEED(2);
+    if (UNLIKELY(U32(sp[-1]) >= mem_words)) TRAP("memory address out of range");
+    mem[sp[-1]] = sp[-2];
+    sp -= 2;
+    VM_BREAK;
+  }
+  VM_CASE(HOST_CALL) {
+    int32_t* nsp = host_call(ip, sp);
+    if (UNLIKELY(!nsp)) { exit = Exit::Trap; goto trap_set; }
+    sp = nsp;
+    VM_BREAK;
+  }
+  VM_CASE(NOP) { VM_BREAK; }
+  VM_CASE(HALT) { goto halt; }
+
+  VM_SWITCH_END
+
+L_BAD:
+  TRAP("invalid opcode");  // unreachable after verification; kept so a bad table cannot jump wild
+halt:
+  exit = Exit::Halt;
+  goto save;
+trap:
+  {
+    std::string m = msg;
+    if (m == "stack underflow" || m == "stack overflow")
+      m += fmt::format(" ({} values on a {}-word stack)", sp - sbase, stack_.size());
+    else if (m == "memory address out of range")
+      m += fmt::format(" (memory is {} words)", mem_words);
+    else if (m.starts_with("call depth"))
+      m += fmt::format(" ({} frames)", frames_.size());
+    set_trap(code, ip, m);
+  }
+trap_set:
+  exit = Exit::Trap;
+  if constexpr (!kExact) fuel += runlen[ip - cells] - 1;  // the rest of this run never ran
+save:
+  ip_ = ip;
+  sp_ = sp;
+  fp_ = fp;
+  lp_ = lp;
+  ltop_ = ltop;
+  return exit;
+
+#undef VM_CASE
+#undef VM_DISPATCH
+#undef VM_SWITCH_BEGIN
+#undef VM_SWITCH_END
+#undef CHARGE
+#undef PREPARE
+#undef VM_BREAK
+#undef JUMP_TO
+#undef TRAP
+#undef NEED
+#undef ROOM
+#undef BINOP
+#undef U32
+#undef I32
+}
+
+RunResult Machine::run(const RunOptions& opt) {
+  opt_ = &opt;
+  const Limits& lim = opt.limits;
+  RunResult res;
+  stack_.assign(std::max<uint32_t>(1, lim.stack_words), 0);
+  locals_.assign(std::max<uint32_t>(1, lim.local_words), 0);
+  mem_.assign(std::min(lim.memory_words, kMaxMemoryWords), 0);
+  frames_.assign(std::max<uint32_t>(1, lim.max_frames), Frame{nullptr, nullptr});
+  out_.clear();
+  out_total_ = 0;
+  env_.rng = env_.seed;
+  env_.started = std::chrono::steady_clock::now();
+  auto t0 = env_.started;
+  auto deadline = t0 + std::chrono::milliseconds(lim.timeout_ms);
+
+  int32_t entry = prog_.cell_at(opt.entry);
+  if (entry < 0) {
+    res.trap = Error{Errc::Trap, fmt::format("{}: entry offset {:#x} is not an instruction", prog_.module().source, opt.entry)};
+    opt_ = nullptr;
+    return res;
+  }
+  ip_ = cells_.data() + entry;
+  sp_ = stack_.data();
+  fp_ = frames_.data();
+  lp_ = ltop_ = locals_.data();
+
+  uint64_t budget = lim.max_steps ? lim.max_steps : UINT64_MAX;  // steps still allowed
+  uint64_t used = 0;
+  Exit e;
+  for (;;) {
+    uint64_t run = prog_.runlen()[size_t(ip_ - cells_.data())];
+    if (opt.trace || budget < run) {
+      // Exact mode: charge each step (the last partial run, or tracing).
+      int64_t fuel = int64_t(std::min<uint64_t>(budget, INT64_MAX));
+      int64_t given = fuel;
+      e = opt.trace ? loop<true, true>(fuel) : loop<true, false>(fuel);
+      used += uint64_t(given - fuel);
+      budget -= uint64_t(given - fuel);
+      if (e == Exit::OutOfFuel)
+        set_trap(Errc::StepLimit, ip_, fmt::format("step limit of {} instructions reached", lim.max_steps));
+      break;
+    }
+    int64_t fuel = int64_t(std::min<uint64_t>(budget, uint64_t(std::max<int64_t>(kFuelSlice, int64_t(run)))));
+    int64_t given = fuel;
+    e = loop<false, false>(fuel);
+    used += uint64_t(given - fuel);
+    budget -= uint64_t(given - fuel);
+    if (e != Exit::Refuel) break;
+    if (lim.timeout_ms && std::chrono::steady_clock::now() >= deadline) {
+      set_trap(Errc::TimeLimit, ip_, fmt::format("time limit of {} ms reached", lim.timeout_ms));
+      e = Exit::Trap;
+      break;
+    }
+  }
+  flush();
+  res.halted = e == Exit::Halt;
+  if (!res.halted) {
+    res.trap = trap_;
+    res.trap_pc = trap_pc_;
+  }
+  res.steps = used;
+  depth_ = size_t(sp_ - stack_.data());
+  res.output_bytes = out_total_;
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  opt_ = nullptr;
+  return res;
+}
+
+}  // namespace pxos::vm

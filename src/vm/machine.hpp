@@ -1,0 +1,78 @@
+// machine.hpp: one PixelVM instance: operand stack, return stack, frame locals, data memory,
+// output buffer and fuel. Machines share nothing, so several runs in one process are isolated.
+#pragma once
+#include <cstdio>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "vm/hostcalls.hpp"
+#include "vm/limits.hpp"
+#include "vm/program.hpp"
+
+namespace pxos::vm {
+
+struct RunResult {
+  bool halted = false;  // HALT (or RET at top level); otherwise `trap` says why it stopped
+  Error trap;
+  uint32_t trap_pc = 0;   // byte offset of the instruction that trapped
+  uint64_t steps = 0;     // instructions executed (exact)
+  double seconds = 0;
+  uint64_t output_bytes = 0;
+};
+
+struct RunOptions {
+  Limits limits;
+  bool trace = false;              // each instruction with the stack, to trace_out
+  std::FILE* trace_out = stderr;
+  uint32_t entry = 0;              // byte offset to start at
+  // Receives program output (PRINT, PRINT_STR, EMIT) in chunks; default: stdout.
+  std::function<void(std::string_view)> output;
+};
+
+class Machine {
+ public:
+  Machine(const Program& p, HostEnv& env);
+  RunResult run(const RunOptions& opt);
+
+  std::span<const int32_t> stack() const { return {stack_.data(), depth_}; }
+  std::span<int32_t> memory() { return mem_; }
+  const Program& program() const { return prog_; }
+
+ private:
+  enum class Exit { Halt, Trap, Refuel, OutOfFuel };
+  template <bool kExact, bool kTrace>
+  Exit loop(int64_t& fuel);
+  void bind(int mode, const void* const* table);
+  int32_t* host_call(const Cell* ip, int32_t* sp);
+  void flush();
+  bool emit_text(std::string_view s);  // false: output limit reached
+  void trace_line(const Cell* ip, const int32_t* sp);
+  void set_trap(Errc code, const Cell* ip, std::string msg);
+
+  const Program& prog_;
+  HostEnv& env_;
+  std::vector<Cell> cells_;  // a private copy: handlers are bound per interpreter mode
+  int bound_mode_ = -1;
+  std::vector<int32_t> stack_, locals_, mem_;
+  struct Frame { const Cell* ret; int32_t* lp; };
+  std::vector<Frame> frames_;
+  // registers saved between slices
+  const Cell* ip_ = nullptr;
+  int32_t* sp_ = nullptr;
+  Frame* fp_ = nullptr;
+  int32_t *lp_ = nullptr, *ltop_ = nullptr;
+  size_t depth_ = 0;
+  // output
+  std::string out_;
+  uint64_t out_total_ = 0;
+  const RunOptions* opt_ = nullptr;
+  // trap
+  Error trap_;
+  uint32_t trap_pc_ = 0;
+};
+
+}  // namespace pxos::vm

@@ -1,0 +1,99 @@
+// program.cpp: verification and predecoding.
+#include "vm/program.hpp"
+
+#include <fmt/format.h>
+
+#include "isa/decode.hpp"
+#include "vm/hostcalls.hpp"
+
+namespace pxos::vm {
+
+using isa::Fmt;
+using isa::Op;
+
+Status verify(const isa::Module& m, const VerifyOptions& opt) {
+  const std::string& src = m.source.empty() ? std::string("<module>") : m.source;
+  if (m.code.empty()) return failf(Errc::VerifyError, "{}: empty program (no instructions)", src);
+  if (m.code.size() > isa::kMaxCodeBytes) return failf(Errc::VerifyError, "{}: code too large", src);
+  std::vector<uint8_t> start(m.code.size() + 1, 0);
+  std::vector<isa::Insn> insns;
+  for (uint32_t pc = 0; pc < m.code.size();) {
+    auto in = isa::decode(m.code, pc);
+    if (!in) return failf(Errc::VerifyError, "{}: {}", src, in.error().detail);
+    start[pc] = 1;
+    insns.push_back(*in);
+    pc = in->next;
+  }
+  for (const auto& r : m.relocs)
+    return failf(Errc::LinkError, "{}: offset {:#x}: unresolved cross-module call '{}' (run it through `pxos hv`)", src,
+                 r.at - 1, r.target);
+  for (const auto& in : insns) {
+    switch (in.info->fmt) {
+      case Fmt::ADDR:
+        if (in.operand >= int64_t(m.code.size()) || !start[size_t(in.operand)])
+          return failf(Errc::VerifyError, "{}: offset {:#x}: {} target {:#x} is {}", src, in.pc, in.info->name,
+                       in.operand, in.operand >= int64_t(m.code.size()) ? "outside the code" : "inside an instruction");
+        break;
+      case Fmt::U16:
+        if (uint32_t(in.operand) >= opt.memory_words)
+          return failf(Errc::VerifyError, "{}: offset {:#x}: {} address {} is outside memory (0..{})", src, in.pc,
+                       in.info->name, in.operand, opt.memory_words - 1);
+        break;
+      case Fmt::U8:
+        if (in.op == Op::HOST_CALL && opt.check_host_ids && !host_table()[size_t(in.operand)])
+          return failf(Errc::VerifyError, "{}: offset {:#x}: unknown host call id {}", src, in.pc, in.operand);
+        break;
+      default: break;
+    }
+  }
+  Op last = insns.back().op;
+  if (last != Op::JMP && last != Op::RET && last != Op::HALT)
+    return failf(Errc::VerifyError, "{}: offset {:#x}: execution can fall off the end of the code after {} (end with HALT, RET or JMP)",
+                 src, insns.back().pc, insns.back().info->name);
+  return {};
+}
+
+Result<Program> Program::load(isa::Module m, const VerifyOptions& opt) {
+  if (auto v = verify(m, opt); !v) return std::unexpected(v.error());
+  Program p;
+  p.pc_to_cell_.assign(m.code.size() + 1, -1);
+  std::vector<isa::Insn> insns;
+  for (uint32_t pc = 0; pc < m.code.size();) {
+    auto in = isa::decode(m.code, pc);  // cannot fail after verify
+    p.pc_to_cell_[pc] = int32_t(insns.size());
+    insns.push_back(*in);
+    pc = in->next;
+  }
+  p.cells_.resize(insns.size());
+  for (size_t i = 0; i < insns.size(); ++i) {
+    const auto& in = insns[i];
+    Cell& c = p.cells_[i];
+    c.pc_op = in.pc | uint32_t(uint8_t(in.op)) << 24;
+    switch (in.info->fmt) {
+      case Fmt::ADDR: c.a = p.pc_to_cell_[size_t(in.operand)]; break;
+      case Fmt::STR:
+        c.a = int32_t(p.strings_.size());
+        p.strings_.emplace_back(in.text);
+        break;
+      default: c.a = int32_t(in.operand); break;
+    }
+  }
+  p.runlen_.resize(insns.size());
+  for (size_t i = insns.size(); i-- > 0;) {
+    bool ends = isa::ends_run(insns[i].op) || i + 1 == insns.size();
+    p.runlen_[i] = ends ? 1 : 1 + p.runlen_[i + 1];
+  }
+  p.mod_ = std::move(m);
+  return p;
+}
+
+int32_t Program::cell_at(uint32_t pc) const { return pc < pc_to_cell_.size() ? pc_to_cell_[pc] : -1; }
+
+std::string Program::where(uint32_t pc) const {
+  const auto& oi = isa::info(pc < mod_.code.size() ? mod_.code[pc] : 0);
+  std::string s = mod_.source.empty() ? "<module>" : mod_.source;
+  if (auto line = mod_.line_at(pc)) s += fmt::format(":{}", *line);
+  return s + fmt::format(": offset {:#06x}: {}", pc, oi.valid() ? oi.name : "?");
+}
+
+}  // namespace pxos::vm
