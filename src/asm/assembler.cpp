@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <algorithm>
 #include <charconv>
 #include <unordered_map>
 
@@ -54,6 +55,8 @@ class Assembler {
     isa::Module m;
     m.source = std::string(file_);
     if (!too_many()) emit(m);
+    std::stable_sort(diags_.begin(), diags_.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) { return a.line != b.line ? a.line < b.line : a.col < b.col; });
     if (out) *out = diags_;
     if (!diags_.empty()) {
       std::string all;

@@ -20,15 +20,19 @@ Result<std::string> disassemble(const isa::Module& m, bool with_offsets) {
     insns.push_back(*in);
     pc = in->next;
   }
+  std::set<uint32_t> starts;  // only instruction starts (and the end) can carry a label
+  for (const auto& in : insns) starts.insert(in.pc);
+  starts.insert(uint32_t(m.code.size()));
   std::multimap<uint32_t, std::string> labels;
   std::set<std::string> used;
-  for (const auto& s : m.symbols) { labels.emplace(s.offset, s.name); used.insert(s.name); }
+  for (const auto& s : m.symbols)
+    if (starts.count(s.offset)) { labels.emplace(s.offset, s.name); used.insert(s.name); }
   std::unordered_map<uint32_t, std::string> relocs;
   for (const auto& r : m.relocs) relocs[r.at] = r.target;
   for (const auto& in : insns) {
     if (in.info->fmt != isa::Fmt::ADDR || relocs.count(in.pc + 1)) continue;
     uint32_t t = uint32_t(in.operand);
-    if (labels.count(t)) continue;
+    if (labels.count(t) || !starts.count(t)) continue;  // a wild target stays a number
     std::string name = fmt::format("L_{:04x}", t);
     while (used.count(name)) name += "_";
     used.insert(name);

@@ -58,6 +58,10 @@ Result<Bytes> png_encode(const PngImage& img) {
 Result<PngImage> png_decode(ByteView file, std::string_view name, int channels) {
   if (file.empty()) return failf(Errc::PngInvalid, "{}: empty file", name);
   if (!looks_like_png(file)) return failf(Errc::PngInvalid, "{}: offset 0: not a PNG (bad signature)", name);
+  // libspng stops reading after the last IDAT; a file must still end with IEND, or it was cut.
+  static constexpr uint8_t kIend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  if (file.size() < 8 + 12 || std::memcmp(file.data() + file.size() - 12, kIend, 12) != 0)
+    return failf(Errc::PngInvalid, "{}: offset {}: truncated PNG (no IEND chunk at the end)", name, file.size());
   Ctx ctx(spng_ctx_new(0));
   if (!ctx) return fail(Errc::Internal, "out of memory");
   spng_set_image_limits(ctx.get(), kMaxDimension, kMaxDimension);

@@ -22,9 +22,9 @@ namespace pxos::isa {
 inline constexpr uint16_t kModuleVersion = 1;
 inline constexpr uint32_t kMaxCodeBytes = 1u << 24;  // 16 MiB: offsets fit the VM's 24-bit pc field
 
-struct Symbol { std::string name; uint32_t offset = 0; };
-struct LineEntry { uint32_t pc = 0; uint32_t line = 0; };
-struct Reloc { uint32_t at = 0; std::string target; };  // ADDR operand at `at` names "module:label"
+struct Symbol { std::string name; uint32_t offset = 0; bool operator==(const Symbol&) const = default; };
+struct LineEntry { uint32_t pc = 0; uint32_t line = 0; bool operator==(const LineEntry&) const = default; };
+struct Reloc { uint32_t at = 0; std::string target; bool operator==(const Reloc&) const = default; };  // ADDR operand at `at` names "module:label"
 
 struct Module {
   std::string source;  // source file name, for diagnostics

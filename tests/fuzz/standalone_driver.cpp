@@ -2,6 +2,8 @@
 // replays every corpus file, then mutates them (flips, inserts, deletes, truncations, splices)
 // for --seconds. The seed is printed so a failure can be replayed with --seed.
 #include <chrono>
+#include <csignal>
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +17,19 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
+// The input under test, written to ./fuzz-crash.bin if the target aborts or crashes.
+const std::vector<uint8_t>* g_current = nullptr;
+extern "C" void on_crash(int sig) {
+  if (g_current) {
+    FILE* f = std::fopen("fuzz-crash.bin", "wb");
+    if (f) { std::fwrite(g_current->data(), 1, g_current->size(), f); std::fclose(f); }
+    const char msg[] = "fuzz: crashing input saved to fuzz-crash.bin\n";
+    (void)!write(2, msg, sizeof msg - 1);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 std::vector<uint8_t> slurp(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
@@ -75,7 +90,9 @@ int main(int argc, char** argv) {
     }
   }
   if (corpus.empty()) corpus.push_back({});
-  for (auto& c : corpus) LLVMFuzzerTestOneInput(c.data(), c.size());
+  std::signal(SIGABRT, on_crash);
+  std::signal(SIGSEGV, on_crash);
+  for (auto& c : corpus) { g_current = &c; LLVMFuzzerTestOneInput(c.data(), c.size()); }
   std::printf("fuzz: replayed %zu corpus inputs; mutating for %.1f s with --seed %llu\n", corpus.size(), seconds,
               (unsigned long long)seed);
   std::fflush(stdout);
@@ -87,6 +104,7 @@ int main(int argc, char** argv) {
     for (int k = 0; k < 64; ++k, ++runs) {
       d = corpus[size_t(rng() % corpus.size())];
       mutate(d, rng, corpus);
+      g_current = &d;
       LLVMFuzzerTestOneInput(d.data(), d.size());
     }
   }

@@ -1,0 +1,135 @@
+// image_test.cpp: .pxi round trips, legacy PixelFS, and every kind of broken image.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "image/png.hpp"
+#include "image/pxi.hpp"
+
+using namespace pxos;
+using namespace pxos::image;
+
+namespace {
+Bytes random_bytes(size_t n, std::mt19937_64& rng) {
+  Bytes b(n);
+  for (auto& x : b) x = uint8_t(rng());
+  return b;
+}
+// CRC-32 as PNG defines it, to craft chunks by hand.
+uint32_t crc32(const uint8_t* p, size_t n) {
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < n; ++i) {
+    c ^= p[i];
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+  }
+  return ~c;
+}
+}  // namespace
+
+TEST(Pxi, RoundTripsManySizes) {
+  uint64_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (size_t n : {0u, 1u, 2u, 3u, 4u, 100u, 4097u, 100000u}) {
+    Bytes p = random_bytes(n, rng);
+    auto png = encode_pxi(p, Kind::Raw);
+    ASSERT_TRUE(png) << png.error().detail;
+    auto back = decode_pxi(*png, "t.pxi");
+    ASSERT_TRUE(back) << back.error().detail;
+    EXPECT_EQ(back->payload, p);
+    EXPECT_EQ(back->kind, Kind::Raw);
+    EXPECT_GE(uint64_t(back->width) * back->height * 3, n);
+    // It is a real PNG any decoder reads, and the pixels are the bytes.
+    auto img = png_decode(*png, "t.pxi", 3);
+    ASSERT_TRUE(img);
+    EXPECT_TRUE(std::equal(p.begin(), p.end(), img->pixels.begin()));
+  }
+}
+
+TEST(Pxi, DetectsTamperedPixels) {
+  Bytes p(300, 7);
+  auto png = encode_pxi(p, Kind::Bytecode);
+  ASSERT_TRUE(png);
+  // Re-encode the same header with different pixels: the CRCs are valid, the hash is not.
+  auto img = png_decode(*png, "t", 3);
+  ASSERT_TRUE(img);
+  img->pixels[5] ^= 1;
+  auto forged = png_encode(*img);
+  ASSERT_TRUE(forged);
+  auto r = decode_pxi(*forged, "t.pxi");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::HashMismatch);
+}
+
+TEST(Pxi, EveryTruncationIsAnError) {
+  auto png = encode_pxi(Bytes(500, 1), Kind::Raw);
+  ASSERT_TRUE(png);
+  for (size_t cut = 0; cut < png->size(); cut += 1) {
+    auto r = decode_pxi(ByteView(png->data(), cut), "cut.pxi");
+    EXPECT_FALSE(r) << "truncated at " << cut;
+  }
+}
+
+TEST(Pxi, CorruptedBytesAreErrors) {
+  auto png = encode_pxi(Bytes(500, 1), Kind::Raw);
+  ASSERT_TRUE(png);
+  for (size_t i = 8; i < png->size(); ++i) {
+    Bytes c = *png;
+    c[i] ^= 0x40;
+    EXPECT_FALSE(decode_pxi(c, "c.pxi")) << "flip at " << i;  // CRC, zlib or hash catches it
+  }
+}
+
+TEST(Pxi, BadInputsNameTheProblem) {
+  auto e = [](ByteView b) { auto r = decode_pxi(b, "x.pxi"); return r ? std::string("ok") : r.error().detail; };
+  EXPECT_NE(e({}).find("x.pxi: empty file"), std::string::npos);
+  Bytes junk = {'h', 'e', 'l', 'l', 'o', 0, 1, 2, 3};
+  EXPECT_NE(e(junk).find("bad magic"), std::string::npos);
+  // A valid PNG without the pxIm chunk.
+  PngImage plain;
+  plain.width = plain.height = 2;
+  plain.channels = 4;
+  plain.pixels.assign(16, 9);
+  auto p = png_encode(plain);
+  ASSERT_TRUE(p);
+  EXPECT_NE(e(*p).find("no pxIm chunk"), std::string::npos);
+}
+
+TEST(Pxi, AbsurdDimensionsAreRefusedBeforeDecoding) {
+  // Hand-made IHDR of 100000 x 100000 pixels with a valid CRC and no data.
+  Bytes f = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  uint8_t ihdr[17] = {'I', 'H', 'D', 'R', 0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 2, 0, 0, 0};
+  uint8_t len[4] = {0, 0, 0, 13};
+  f.insert(f.end(), len, len + 4);
+  f.insert(f.end(), ihdr, ihdr + 17);
+  uint32_t crc = crc32(ihdr, 17);
+  for (int k = 3; k >= 0; --k) f.push_back(uint8_t(crc >> (8 * k)));
+  const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  f.insert(f.end(), iend, iend + 12);
+  auto r = decode_pxi(f, "huge.pxi");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("huge.pxi: bad PNG header"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("limit"), std::string::npos) << r.error().detail;
+}
+
+TEST(Pxfs, ReadsTheSeedFormatAndVerifiesItsHash) {
+  Bytes payload = {1, 2, 3, 4, 5, 6, 7};
+  Bytes f = encode_pxfs(payload);
+  EXPECT_EQ(f.size() % 3, (kPxfsHeader) % 3);
+  auto r = decode_pxi(f, "seed.pxi");
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_TRUE(r->legacy);
+  EXPECT_EQ(r->payload, payload);
+  Bytes bad = f;
+  bad[kPxfsHeader] ^= 1;
+  auto h = decode_pxi(bad, "seed.pxi");
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().code, Errc::HashMismatch);
+  Bytes trunc(f.begin(), f.end() - 1);
+  EXPECT_FALSE(decode_pxi(trunc, "seed.pxi"));
+  Bytes hdr_only(f.begin(), f.begin() + 60);
+  EXPECT_NE(decode_pxi(hdr_only, "seed.pxi").error().detail.find("header truncated"), std::string::npos);
+  Bytes huge = f;
+  huge[16] = 0xff; huge[17] = 0xff; huge[18] = 0xff; huge[19] = 0x7f;
+  EXPECT_NE(decode_pxi(huge, "seed.pxi").error().detail.find("absurd"), std::string::npos);
+}

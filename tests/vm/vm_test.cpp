@@ -1,0 +1,245 @@
+// vm_test.cpp: PixelVM semantics, every trap, exact fuel accounting and the verifier.
+#include <gtest/gtest.h>
+
+#include <climits>
+
+#include "asm/assembler.hpp"
+#include "vm/machine.hpp"
+
+using namespace pxos;
+
+namespace {
+
+struct Outcome {
+  vm::RunResult r;
+  std::string out;
+  std::vector<int32_t> stack;
+};
+
+isa::Module asm_ok(const std::string& src) {
+  auto m = assembler::assemble(src, "t.pxasm");
+  EXPECT_TRUE(m.has_value()) << (m ? "" : m.error().detail);
+  return m ? *m : isa::Module{};
+}
+
+Outcome run(const std::string& src, vm::Limits lim = {}, vm::CapSet caps = ~0u, uint64_t seed = 1) {
+  auto prog = vm::Program::load(asm_ok(src), {lim.memory_words, true});
+  EXPECT_TRUE(prog.has_value()) << (prog ? "" : prog.error().detail);
+  Outcome o;
+  if (!prog) return o;
+  vm::HostEnv env;
+  env.granted = caps;
+  env.seed = seed;
+  env.input = nullptr;
+  vm::Machine m(*prog, env);
+  vm::RunOptions ro;
+  ro.limits = lim;
+  ro.output = [&](std::string_view s) { o.out += s; };
+  o.r = m.run(ro);
+  o.stack.assign(m.stack().begin(), m.stack().end());
+  return o;
+}
+
+int32_t eval(const std::string& body) {  // leaves one value; returns it
+  auto o = run(body + "\nHALT\n");
+  EXPECT_TRUE(o.r.halted) << o.r.trap.detail;
+  EXPECT_EQ(o.stack.size(), 1u);
+  return o.stack.empty() ? 0 : o.stack.back();
+}
+
+}  // namespace
+
+TEST(VmArith, WrapsAndDefinesEdgeCases) {
+  EXPECT_EQ(eval("PUSH 2147483647\nPUSH 1\nADD"), INT32_MIN);
+  EXPECT_EQ(eval("PUSH -2147483648\nPUSH 1\nSUB"), INT32_MAX);
+  EXPECT_EQ(eval("PUSH 65536\nPUSH 65536\nMUL"), 0);
+  EXPECT_EQ(eval("PUSH -2147483648\nPUSH -1\nDIV"), INT32_MIN);
+  EXPECT_EQ(eval("PUSH -2147483648\nPUSH -1\nMOD"), 0);
+  EXPECT_EQ(eval("PUSH -2147483648\nNEG"), INT32_MIN);
+  EXPECT_EQ(eval("PUSH -7\nPUSH 2\nDIV"), -3);
+  EXPECT_EQ(eval("PUSH -7\nPUSH 2\nMOD"), -1);
+  EXPECT_EQ(eval("PUSH 7\nPUSH -2\nMOD"), 1);
+  EXPECT_EQ(eval("PUSH 0xFFFFFFFF"), -1);
+  EXPECT_EQ(eval("PUSH 1\nPUSH 33\nSHL"), 2);  // shift count mod 32
+  EXPECT_EQ(eval("PUSH -16\nPUSH 2\nSAR"), -4);
+  EXPECT_EQ(eval("PUSH -16\nPUSH 28\nSHR"), 15);
+  EXPECT_EQ(eval("PUSH 6\nPUSH 3\nXOR\nNOT"), ~5);
+  EXPECT_EQ(eval("PUSH 1\nPUSH 2\nPUSH 3\nROT\nPOP\nPOP"), 2);
+  EXPECT_EQ(eval("PUSH 3\nPUSH 4\nOVER\nSUB\nSWAP\nPOP"), 1);
+  EXPECT_EQ(eval("PUSH 3\nPUSH 3\nLE\nPUSH 3\nPUSH 4\nGE\nADD\nPUSH 1\nPUSH 2\nNE\nADD"), 2);
+}
+
+TEST(VmControl, RecursionWithLocals) {
+  auto o = run(R"(
+    PUSH 10
+    CALL fact
+    PRINT
+    HALT
+fact:
+    LOCALS 1
+    LTEE 0
+    JZ base
+    LGET 0
+    LGET 0
+    DEC
+    CALL fact
+    MUL
+    RET
+base:
+    PUSH 1
+    RET
+)");
+  ASSERT_TRUE(o.r.halted) << o.r.trap.detail;
+  EXPECT_EQ(o.out, "3628800\n");
+}
+
+TEST(VmControl, TopLevelRetHalts) {
+  auto o = run("PUSH 5\nPRINT\nRET\n");
+  EXPECT_TRUE(o.r.halted);
+  EXPECT_EQ(o.out, "5\n");
+}
+
+struct TrapCase { const char* src; const char* needle; pxos::Errc code; };
+
+class VmTraps : public ::testing::TestWithParam<TrapCase> {};
+
+TEST_P(VmTraps, TrapsWithLocationAndReason) {
+  const auto& c = GetParam();
+  vm::Limits lim;
+  lim.stack_words = 64;
+  lim.max_frames = 32;
+  auto o = run(c.src, lim, vm::cap_bit(vm::Cap::clock));
+  ASSERT_FALSE(o.r.halted);
+  EXPECT_EQ(o.r.trap.code, c.code);
+  EXPECT_NE(o.r.trap.detail.find(c.needle), std::string::npos) << o.r.trap.detail;
+  EXPECT_NE(o.r.trap.detail.find("t.pxasm:"), std::string::npos) << "no source line: " << o.r.trap.detail;
+  EXPECT_NE(o.r.trap.detail.find("offset 0x"), std::string::npos) << o.r.trap.detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, VmTraps,
+    ::testing::Values(TrapCase{"PUSH 1\nPUSH 0\nDIV\nHALT", "DIV: division by zero", Errc::Trap},
+                      TrapCase{"PUSH 1\nPUSH 0\nMOD\nHALT", "division by zero", Errc::Trap},
+                      TrapCase{"ADD\nHALT", "stack underflow", Errc::Trap},
+                      TrapCase{"loop:\nPUSH 1\nJMP loop", "stack overflow", Errc::Trap},
+                      TrapCase{"PUSH 1024\nLOADI\nHALT", "memory address out of range", Errc::Trap},
+                      TrapCase{"PUSH -1\nPUSH 0\nSWAP\nSTOREI\nHALT", "memory address out of range", Errc::Trap},
+                      TrapCase{"f:\nCALL f\nHALT", "call depth", Errc::Trap},
+                      TrapCase{"LGET 0\nHALT", "local slot not allocated", Errc::Trap},
+                      TrapCase{"HOST_CALL 2\nHALT", "capability 'random'", Errc::CapabilityDenied},
+                      TrapCase{"HOST_CALL 6\nHALT", "capability 'mailbox'", Errc::CapabilityDenied}));
+
+TEST(VmTraps, TrapNamesSourceLine) {
+  auto o = run("PUSH 1\nPUSH 2\n\nPUSH 0\nDIV\nHALT\n");
+  ASSERT_FALSE(o.r.halted);
+  EXPECT_NE(o.r.trap.detail.find("t.pxasm:5: offset 0x000f: DIV"), std::string::npos) << o.r.trap.detail;
+  EXPECT_EQ(o.r.trap_pc, 15u);
+}
+
+TEST(VmFuel, StepLimitIsExactAndDeterministic) {
+  const char* loop = "PUSH 0\nl:\nINC\nDUP\nPUSH 1000000\nLT\nJNZ l\nHALT\n";
+  auto full = run(loop);
+  ASSERT_TRUE(full.r.halted);
+  EXPECT_EQ(full.r.steps, 1u + 5u * 1000000u + 1u);
+  for (uint64_t limit : {1ull, 2ull, 7ull, 12345ull, 4999999ull}) {
+    vm::Limits lim;
+    lim.max_steps = limit;
+    auto a = run(loop, lim), b = run(loop, lim);
+    ASSERT_FALSE(a.r.halted);
+    EXPECT_EQ(a.r.trap.code, Errc::StepLimit);
+    EXPECT_EQ(a.r.steps, limit);
+    EXPECT_EQ(a.r.trap_pc, b.r.trap_pc);
+    EXPECT_EQ(a.stack, b.stack);
+  }
+  vm::Limits exact;
+  exact.max_steps = full.r.steps;  // exactly enough
+  EXPECT_TRUE(run(loop, exact).r.halted);
+}
+
+TEST(VmFuel, StepsCountedExactlyOnTrap) {
+  auto o = run("PUSH 1\nPUSH 0\nDIV\nPUSH 5\nPUSH 6\nHALT");
+  ASSERT_FALSE(o.r.halted);
+  EXPECT_EQ(o.r.steps, 3u);
+}
+
+TEST(VmLimits, OutputLimitDeliversPrefixThenTraps) {
+  vm::Limits lim;
+  lim.max_output_bytes = 10;
+  auto o = run("l:\nPUSH 12345\nPRINT\nJMP l", lim);
+  ASSERT_FALSE(o.r.halted);
+  EXPECT_EQ(o.r.trap.code, Errc::OutputLimit);
+  EXPECT_EQ(o.out, "12345\n1234");
+}
+
+TEST(VmLimits, WallClockTimeout) {
+  vm::Limits lim;
+  lim.timeout_ms = 50;
+  auto o = run("l:\nJMP l", lim);
+  ASSERT_FALSE(o.r.halted);
+  EXPECT_EQ(o.r.trap.code, Errc::TimeLimit);
+}
+
+TEST(VmHost, RandomIsSeeded) {
+  const char* p = "HOST_CALL 2\nHOST_CALL 2\nPUSH 10\nHOST_CALL 3\nHALT";
+  auto a = run(p, {}, ~0u, 42), b = run(p, {}, ~0u, 42), c = run(p, {}, ~0u, 43);
+  EXPECT_EQ(a.stack, b.stack);
+  EXPECT_NE(a.stack, c.stack);
+  ASSERT_EQ(a.stack.size(), 3u);
+  EXPECT_GE(a.stack[2], 0);
+  EXPECT_LT(a.stack[2], 10);
+  auto bad = run("PUSH 0\nHOST_CALL 3\nHALT");
+  EXPECT_FALSE(bad.r.halted);
+}
+
+TEST(VmHost, MailboxUnconnectedTraps) {
+  auto o = run("PUSH 1\nHOST_CALL 6\nHALT");
+  ASSERT_FALSE(o.r.halted);
+  EXPECT_NE(o.r.trap.detail.find("mailbox not connected"), std::string::npos);
+}
+
+TEST(VmIsolation, MachinesShareNothing) {
+  auto prog = vm::Program::load(asm_ok("LOAD 0\nINC\nDUP\nSTORE 0\nPRINT\nHALT"));
+  ASSERT_TRUE(prog);
+  vm::HostEnv e1, e2;
+  vm::Machine a(*prog, e1), b(*prog, e2);
+  std::string oa, ob;
+  vm::RunOptions ra, rb;
+  ra.output = [&](std::string_view s) { oa += s; };
+  rb.output = [&](std::string_view s) { ob += s; };
+  a.run(ra);
+  b.run(rb);
+  a.run(ra);  // a fresh run starts from zeroed memory
+  EXPECT_EQ(oa, "1\n1\n");
+  EXPECT_EQ(ob, "1\n");
+}
+
+static isa::Module raw(std::initializer_list<uint8_t> code) {
+  isa::Module m;
+  m.source = "raw";
+  m.code.assign(code);
+  return m;
+}
+
+TEST(Verifier, RejectsMalformedBytecodeWithOffset) {
+  struct C { isa::Module m; const char* needle; };
+  std::vector<C> cases = {
+      {raw({}), "empty program"},
+      {raw({0x01, 0x01, 0x02}), "offset 0x0: PUSH operand truncated"},
+      {raw({0x01, 0, 0, 0, 0, 0x99, 0xFF}), "offset 0x5: unknown opcode 0x99"},
+      {raw({0x30, 2, 0, 0, 0, 0xFF}), "inside an instruction"},
+      {raw({0x30, 100, 0, 0, 0}), "outside the code"},
+      {raw({0x01, 1, 0, 0, 0, 0x10}), "fall off the end"},
+      {raw({0x40, 0x00, 0x04, 0xFF}), "outside memory"},
+      {raw({0x50, 200, 0xFF}), "unknown host call id 200"},
+      {raw({0x13, 0xff, 0xff, 0xff, 0x7f, 'a', 0xFF}), "operand truncated"},
+  };
+  for (auto& c : cases) {
+    auto st = vm::verify(c.m);
+    ASSERT_FALSE(st.has_value()) << c.needle;
+    EXPECT_NE(st.error().detail.find(c.needle), std::string::npos) << st.error().detail;
+  }
+  auto m = asm_ok("CALL util:f\nHALT");
+  auto st = vm::verify(m);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::LinkError);
+}
