@@ -28,11 +28,39 @@ using isa::Op;
 
 Machine::Machine(const Program& p, HostEnv& env) : prog_(p), env_(env), cells_(p.cells()) {}
 
-void Machine::bind(int mode, const void* const* table) {
+void Machine::bind(int mode, const void* const* table, bool supers) {
   if (bound_mode_ == mode) return;
-  for (auto& c : cells_) c.h = table ? table[c.op()] : nullptr;
+  const auto& sup = prog_.supers();
+  for (size_t i = 0; i < cells_.size(); ++i)
+    cells_[i].h = !table ? nullptr : (supers && sup[i]) ? table[sup[i]] : table[cells_[i].op()];
   bound_mode_ = mode;
 }
+
+namespace {
+// The one definition of each operator, shared by plain and fused handlers.
+template <Op op>
+inline int32_t apply(int32_t a, int32_t b) {
+  auto u = [](int32_t x) { return static_cast<uint32_t>(x); };
+  if constexpr (op == Op::ADD) return int32_t(u(a) + u(b));
+  else if constexpr (op == Op::SUB) return int32_t(u(a) - u(b));
+  else if constexpr (op == Op::MUL) return int32_t(u(a) * u(b));
+  else if constexpr (op == Op::DIV) return b == -1 ? int32_t(0u - u(a)) : a / b;  // b != 0 checked
+  else if constexpr (op == Op::MOD) return b == -1 ? 0 : a % b;
+  else if constexpr (op == Op::AND) return a & b;
+  else if constexpr (op == Op::OR) return a | b;
+  else if constexpr (op == Op::XOR) return a ^ b;
+  else if constexpr (op == Op::SHL) return int32_t(u(a) << (u(b) & 31));
+  else if constexpr (op == Op::SHR) return int32_t(u(a) >> (u(b) & 31));
+  else if constexpr (op == Op::SAR) return a >> (u(b) & 31);
+  else if constexpr (op == Op::EQ) return a == b;
+  else if constexpr (op == Op::NE) return a != b;
+  else if constexpr (op == Op::LT) return a < b;
+  else if constexpr (op == Op::LE) return a <= b;
+  else if constexpr (op == Op::GT) return a > b;
+  else if constexpr (op == Op::GE) return a >= b;
+}
+constexpr bool divides(Op op) { return op == Op::DIV || op == Op::MOD; }
+}  // namespace
 
 void Machine::set_trap(Errc code, const Cell* ip, std::string msg) {
   trap_pc_ = ip->pc();
@@ -111,13 +139,27 @@ Machine::Exit Machine::loop(int64_t& fuel) {
 #define X(name, byte, fmt, pops, pushes, effect, doc) table[byte] = &&L_##name;
 #include "isa/opcodes.def"
 #undef X
-  bind(int(kExact) * 2 + int(kTrace), table);
+#define SUPER(name, id, n, pattern) table[id] = &&S_##name;
+#include "vm/superinstructions.def"
+#undef SUPER
+  {
+    int k = 0;
+#define X(name) table[kSuperPushBinop + k++] = &&SB_##name;
+    PXOS_SUPER_BINOPS(X)
+#undef X
+    k = 0;
+#define X(name) table[kSuperCmpBranch + k] = &&SCZ_##name; table[kSuperCmpBranch + k + 1] = &&SCN_##name; \
+                table[kSuperPushCmpBranch + k] = &&SPZ_##name; table[kSuperPushCmpBranch + k + 1] = &&SPN_##name; k += 2;
+    PXOS_SUPER_CMPS(X)
+#undef X
+  }
+  bind(int(kExact) * 2 + int(kTrace), table, !kExact);
 #define VM_CASE(name) L_##name:
 #define VM_DISPATCH() goto* ip->h
 #define VM_SWITCH_BEGIN VM_DISPATCH();
 #define VM_SWITCH_END
 #else
-  bind(0, nullptr);
+  bind(0, nullptr, false);
 #define VM_CASE(name) case uint8_t(Op::name):
 #define VM_DISPATCH() goto dispatch
 #define VM_SWITCH_BEGIN \
@@ -362,6 +404,92 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   }
   VM_CASE(NOP) { VM_BREAK; }
   VM_CASE(HALT) { goto halt; }
+
+#if PXOS_COMPUTED_GOTO
+  // ---- superinstructions (fast mode only); operands come from the covered cells. When any
+  // check fails, FALLBACK runs the plain handler of the first cell, so a trap is reported by
+  // exactly the instruction that would have trapped without fusion (fuzz_vm checks this).
+#define FALLBACK() goto* table[ip->op()]
+#define SLOT_OK(k) ((k) < ltop - lp)
+  S_LGET2: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || !SLOT_OK(ip[1].a) || send - sp < 2)) FALLBACK();
+    sp[0] = lp[ip->a];
+    sp[1] = lp[ip[1].a];
+    sp += 2;
+    ++ip;
+    VM_BREAK;
+  }
+  S_LINC: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || send - sp < 1)) FALLBACK();
+    lp[ip->a] = I32(U32(lp[ip->a]) + 1u);
+    ip += 2;
+    VM_BREAK;
+  }
+  S_LINC_TEE: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || send - sp < 1)) FALLBACK();
+    *sp++ = lp[ip->a] = I32(U32(lp[ip->a]) + 1u);
+    ip += 2;
+    VM_BREAK;
+  }
+  S_LDEC: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || send - sp < 1)) FALLBACK();
+    lp[ip->a] = I32(U32(lp[ip->a]) - 1u);
+    ip += 2;
+    VM_BREAK;
+  }
+  S_LGET_LOADI: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || send - sp < 1 || U32(lp[ip->a]) >= mem_words)) FALLBACK();
+    *sp++ = mem[lp[ip->a]];
+    ++ip;
+    VM_BREAK;
+  }
+  S_LGET_PUSH: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || send - sp < 2)) FALLBACK();
+    sp[0] = lp[ip->a];
+    sp[1] = ip[1].a;
+    sp += 2;
+    ++ip;
+    VM_BREAK;
+  }
+#define X(name)                                                                          \
+  SB_##name: {                                                                           \
+    if (UNLIKELY(sp == sbase || sp == send || (divides(Op::name) && ip->a == 0))) FALLBACK(); \
+    sp[-1] = apply<Op::name>(sp[-1], ip->a);                                             \
+    ++ip;                                                                                \
+    VM_BREAK;                                                                            \
+  }
+  PXOS_SUPER_BINOPS(X)
+#undef X
+#define X(name)                                                       \
+  SCZ_##name: {                                                       \
+    if (UNLIKELY(sp - sbase < 2)) FALLBACK();                         \
+    sp -= 2;                                                          \
+    if (!apply<Op::name>(sp[0], sp[1])) JUMP_TO(ip[1].a);             \
+    JUMP_TO(ip - cells + 2);                                          \
+  }                                                                   \
+  SCN_##name: {                                                       \
+    if (UNLIKELY(sp - sbase < 2)) FALLBACK();                         \
+    sp -= 2;                                                          \
+    if (apply<Op::name>(sp[0], sp[1])) JUMP_TO(ip[1].a);              \
+    JUMP_TO(ip - cells + 2);                                          \
+  }                                                                   \
+  SPZ_##name: {                                                       \
+    if (UNLIKELY(sp == sbase || sp == send)) FALLBACK();              \
+    --sp;                                                             \
+    if (!apply<Op::name>(sp[0], ip->a)) JUMP_TO(ip[2].a);             \
+    JUMP_TO(ip - cells + 3);                                          \
+  }                                                                   \
+  SPN_##name: {                                                       \
+    if (UNLIKELY(sp == sbase || sp == send)) FALLBACK();              \
+    --sp;                                                             \
+    if (apply<Op::name>(sp[0], ip->a)) JUMP_TO(ip[2].a);              \
+    JUMP_TO(ip - cells + 3);                                          \
+  }
+  PXOS_SUPER_CMPS(X)
+#undef X
+#undef FALLBACK
+#undef SLOT_OK
+#endif
 
   VM_SWITCH_END
 

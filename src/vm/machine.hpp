@@ -46,7 +46,7 @@ class Machine {
   enum class Exit { Halt, Trap, Refuel, OutOfFuel };
   template <bool kExact, bool kTrace>
   Exit loop(int64_t& fuel);
-  void bind(int mode, const void* const* table);
+  void bind(int mode, const void* const* table, bool supers);
   int32_t* host_call(const Cell* ip, int32_t* sp);
   void flush();
   bool emit_text(std::string_view s);  // false: output limit reached

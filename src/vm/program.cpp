@@ -53,6 +53,54 @@ Status verify(const isa::Module& m, const VerifyOptions& opt) {
   return {};
 }
 
+namespace {
+int binop_index(Op op) {
+  int i = 0;
+#define X(name) if (op == Op::name) return i; ++i;
+  PXOS_SUPER_BINOPS(X)
+#undef X
+  return -1;
+}
+int cmp_index(Op op) {
+  int i = 0;
+#define X(name) if (op == Op::name) return i; ++i;
+  PXOS_SUPER_CMPS(X)
+#undef X
+  return -1;
+}
+
+// Picks, for every cell, the longest superinstruction whose pattern starts there. Fusions may
+// overlap: each cell keeps its own handler too, so any cell stays a valid jump target.
+std::vector<uint8_t> fuse(const std::vector<Cell>& c) {
+  size_t n = c.size();
+  std::vector<uint8_t> s(n, 0);
+  auto op = [&](size_t i) { return i < n ? Op(c[i].op()) : Op::NOP; };
+  auto br = [&](size_t i) { return op(i) == Op::JZ ? 0 : op(i) == Op::JNZ ? 1 : -1; };
+  for (size_t i = 0; i < n; ++i) {
+    Op o = op(i);
+    if (o == Op::PUSH && cmp_index(op(i + 1)) >= 0 && br(i + 2) >= 0)
+      s[i] = uint8_t(kSuperPushCmpBranch + 2 * cmp_index(op(i + 1)) + br(i + 2));
+    else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::INC && op(i + 2) == Op::LSET)
+      s[i] = kSuper_LINC;
+    else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::INC && op(i + 2) == Op::LTEE)
+      s[i] = kSuper_LINC_TEE;
+    else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::DEC && op(i + 2) == Op::LSET)
+      s[i] = kSuper_LDEC;
+    else if (cmp_index(o) >= 0 && br(i + 1) >= 0)
+      s[i] = uint8_t(kSuperCmpBranch + 2 * cmp_index(o) + br(i + 1));
+    else if (o == Op::PUSH && binop_index(op(i + 1)) >= 0)
+      s[i] = uint8_t(kSuperPushBinop + binop_index(op(i + 1)));
+    else if (o == Op::LGET && op(i + 1) == Op::LGET)
+      s[i] = kSuper_LGET2;
+    else if (o == Op::LGET && op(i + 1) == Op::LOADI)
+      s[i] = kSuper_LGET_LOADI;
+    else if (o == Op::LGET && op(i + 1) == Op::PUSH)
+      s[i] = kSuper_LGET_PUSH;
+  }
+  return s;
+}
+}  // namespace
+
 Result<Program> Program::load(isa::Module m, const VerifyOptions& opt) {
   if (auto v = verify(m, opt); !v) return std::unexpected(v.error());
   Program p;
@@ -83,6 +131,7 @@ Result<Program> Program::load(isa::Module m, const VerifyOptions& opt) {
     bool ends = isa::ends_run(insns[i].op) || i + 1 == insns.size();
     p.runlen_[i] = ends ? 1 : 1 + p.runlen_[i + 1];
   }
+  p.super_ = fuse(p.cells_);
   p.mod_ = std::move(m);
   return p;
 }

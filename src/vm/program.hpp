@@ -43,6 +43,8 @@ class Program {
   const std::vector<Cell>& cells() const { return cells_; }
   const std::vector<uint32_t>& runlen() const { return runlen_; }
   const std::vector<std::string>& strings() const { return strings_; }
+  // Superinstruction id per cell (superinstructions.def), 0 where none starts there.
+  const std::vector<uint8_t>& supers() const { return super_; }
   // Cell index of the instruction starting at byte offset pc, or -1.
   int32_t cell_at(uint32_t pc) const;
   // "file.pxasm:12: offset 0x1c: DIV" for diagnostics.
@@ -54,6 +56,17 @@ class Program {
   std::vector<uint32_t> runlen_;
   std::vector<std::string> strings_;
   std::vector<int32_t> pc_to_cell_;
+  std::vector<uint8_t> super_;
+};
+
+// Superinstruction ids (see superinstructions.def).
+enum : uint8_t {
+#define SUPER(name, id, n, pattern) kSuper_##name = id,
+#include "vm/superinstructions.def"
+#undef SUPER
+  kSuperPushBinop = 0x70,
+  kSuperCmpBranch = 0x90,
+  kSuperPushCmpBranch = 0xA0,
 };
 
 }  // namespace pxos::vm

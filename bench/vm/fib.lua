@@ -1,0 +1,3 @@
+-- fib.lua: recursive fib(30) (bench/vm; same program as fib.pxasm)
+local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+print(fib(30))
