@@ -2,6 +2,7 @@
 // toolchain and the .pxi image commands.
 #include <fmt/format.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "asm/assembler.hpp"
@@ -9,6 +10,7 @@
 #include "cli/command.hpp"
 #include "cli/loader.hpp"
 #include "common/fs.hpp"
+#include "image/png.hpp"
 #include "image/pxi.hpp"
 #include "isa/decode.hpp"
 #include "isa/isa.hpp"
@@ -126,6 +128,51 @@ Register reg(10, [](CLI::App& app) {
     s->callback([in, out] {
       image::Pxi img = must(image::load_pxi(*in));
       must(write_file_atomic(*out, img.payload));
+    });
+  }
+  {
+    auto* s = app.add_subcommand("view", "Show an image's pixels: in the terminal (24-bit colour) and/or enlarged to a PNG");
+    auto in = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    auto scale = std::make_shared<uint32_t>(16);
+    s->add_option("input", *in, "any PNG (.pxi, key, archive)")->required();
+    s->add_option("-o,--output", *out, "write an enlarged copy (nearest neighbour) here");
+    s->add_option("--scale", *scale, "enlargement factor for -o (default 16)");
+    s->callback([in, out, scale] {
+      Bytes file = must(read_file(*in));
+      image::PngImage img = must(image::png_decode(file, *in, 3));
+      if (!out->empty()) {
+        if (*scale == 0 || *scale > 64) throw Failure(Error{Errc::Usage, "--scale must be 1..64"});
+        image::PngImage big;
+        big.width = img.width * *scale;
+        big.height = img.height * *scale;
+        big.channels = 3;
+        big.pixels.resize(size_t(big.width) * big.height * 3);
+        for (uint32_t y = 0; y < big.height; ++y)
+          for (uint32_t x = 0; x < big.width; ++x)
+            std::memcpy(&big.pixels[(size_t(y) * big.width + x) * 3],
+                        &img.pixels[(size_t(y / *scale) * img.width + x / *scale) * 3], 3);
+        must(write_file_atomic(*out, must(image::png_encode(big))));
+        fmt::print("wrote {} ({}x{}, each pixel {}x{})\n", *out, big.width, big.height, *scale, *scale);
+      }
+      // Two pixel rows per text row with the upper-half block; at most 64 columns shown.
+      uint32_t w = std::min<uint32_t>(img.width, 64), h = std::min<uint32_t>(img.height, 64);
+      auto px = [&](uint32_t x, uint32_t y) { return &img.pixels[(size_t(y) * img.width + x) * 3]; };
+      std::string t;
+      for (uint32_t y = 0; y < h; y += 2) {
+        for (uint32_t x = 0; x < w; ++x) {
+          const uint8_t* a = px(x, y);
+          t += fmt::format("\x1b[38;2;{};{};{}m", a[0], a[1], a[2]);
+          if (y + 1 < h) {
+            const uint8_t* b = px(x, y + 1);
+            t += fmt::format("\x1b[48;2;{};{};{}m", b[0], b[1], b[2]);
+          }
+          t += "\u2580\u2580";
+        }
+        t += "\x1b[0m\n";
+      }
+      std::fwrite(t.data(), 1, t.size(), stdout);
+      if (w < img.width || h < img.height) fmt::print("(showing {}x{} of {}x{} pixels)\n", w, h, img.width, img.height);
     });
   }
   {
