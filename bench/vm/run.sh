@@ -8,14 +8,14 @@ declare -A ARGS=([fib]="" [loop]="" [sieve]="--memory-words 60000" [matmul]="--m
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # time_cmd CMD...: wall seconds of one run (output discarded), and the output's first line for checking
-time_cmd() { local t0 t1; t0=$(date +%s.%N); "$@" >/tmp/pxos-bench.out; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+time_cmd() { local t0 t1; t0=$(date +%s%N); "$@" >/tmp/pxos-bench.out; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }  # µs
 measure() { local i; for ((i = 0; i < RUNS; i++)); do time_cmd "$@"; done | median; }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 echo "versions: $($PXOS --version), $($LUA -v 2>&1 | head -1), $($LUAJIT -v 2>&1 | head -1)"
 echo "median of $RUNS runs, wall time of the whole process"
 echo
-echo "| program | pxos run | lua5.4 | luajit -joff | pxos vs lua5.4 | pxos vs luajit -joff |"
+echo "| program | pxos run | lua5.4 | luajit -joff | lua5.4 time / pxos time | luajit time / pxos time |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for p in fib loop sieve matmul; do
   want=$($LUA bench/vm/$p.lua)
@@ -24,9 +24,9 @@ for p in fib loop sieve matmul; do
   tp=$(measure $PXOS run bench/vm/$p.pxasm ${ARGS[$p]})
   tl=$(measure $LUA bench/vm/$p.lua)
   tj=$(measure $LUAJIT -joff bench/vm/$p.lua)
-  printf "| %s | %.3f s | %.3f s | %.3f s | %.2fx %s | %.2fx %s |\n" "$p" "$tp" "$tl" "$tj" \
-    "$(echo "$tl / $tp" | bc -l)" "$(echo "$tp < $tl" | bc -l | sed 's/1/faster/;s/0/slower/')" \
-    "$(echo "$tj / $tp" | bc -l)" "$(echo "$tp <= $tj" | bc -l | sed 's/1/faster/;s/0/slower/')"
+  awk -v p="$p" -v tp="$tp" -v tl="$tl" -v tj="$tj" 'BEGIN {
+    printf "| %s | %.3f s | %.3f s | %.3f s | %.2fx (%s) | %.2fx (%s) |\n", p, tp / 1e6, tl / 1e6, tj / 1e6,
+      tl / tp, (tp < tl ? "pxos faster" : "pxos slower"), tj / tp, (tp <= tj ? "pxos faster" : "pxos slower") }'
 done
 echo
 echo "commands: $PXOS run bench/vm/P.pxasm [--memory-words N]; $LUA bench/vm/P.lua; $LUAJIT -joff bench/vm/P.lua"

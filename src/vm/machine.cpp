@@ -144,7 +144,7 @@ Machine::Exit Machine::loop(int64_t& fuel) {
 #undef SUPER
   {
     int k = 0;
-#define X(name) table[kSuperPushBinop + k++] = &&SB_##name;
+#define X(name) table[kSuperPushBinop + k] = &&SB_##name; table[kSuperLocalBinop + k] = &&SL_##name; ++k;
     PXOS_SUPER_BINOPS(X)
 #undef X
     k = 0;
@@ -455,6 +455,16 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   SB_##name: {                                                                           \
     if (UNLIKELY(sp == sbase || sp == send || (divides(Op::name) && ip->a == 0))) FALLBACK(); \
     sp[-1] = apply<Op::name>(sp[-1], ip->a);                                             \
+    ++ip;                                                                                \
+    VM_BREAK;                                                                            \
+  }
+  PXOS_SUPER_BINOPS(X)
+#undef X
+#define X(name)                                                                          \
+  SL_##name: {                                                                           \
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == sbase || sp == send ||                        \
+                 (divides(Op::name) && lp[ip->a] == 0))) FALLBACK();                    \
+    sp[-1] = apply<Op::name>(sp[-1], lp[ip->a]);                                         \
     ++ip;                                                                                \
     VM_BREAK;                                                                            \
   }

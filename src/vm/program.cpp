@@ -90,12 +90,14 @@ std::vector<uint8_t> fuse(const std::vector<Cell>& c) {
       s[i] = uint8_t(kSuperCmpBranch + 2 * cmp_index(o) + br(i + 1));
     else if (o == Op::PUSH && binop_index(op(i + 1)) >= 0)
       s[i] = uint8_t(kSuperPushBinop + binop_index(op(i + 1)));
-    else if (o == Op::LGET && op(i + 1) == Op::LGET)
-      s[i] = kSuper_LGET2;
+    else if (o == Op::LGET && binop_index(op(i + 1)) >= 0)
+      s[i] = uint8_t(kSuperLocalBinop + binop_index(op(i + 1)));
+    else if (o == Op::LGET && op(i + 1) == Op::LGET && binop_index(op(i + 2)) < 0)
+      s[i] = kSuper_LGET2;  // (LGET a; LGET b; binop runs better as LGET a; [LGET b; binop])
     else if (o == Op::LGET && op(i + 1) == Op::LOADI)
       s[i] = kSuper_LGET_LOADI;
-    else if (o == Op::LGET && op(i + 1) == Op::PUSH)
-      s[i] = kSuper_LGET_PUSH;
+    else if (o == Op::LGET && op(i + 1) == Op::PUSH && binop_index(op(i + 2)) < 0 && cmp_index(op(i + 2)) < 0)
+      s[i] = kSuper_LGET_PUSH;  // else PUSH c fuses with what follows
   }
   return s;
 }

@@ -67,6 +67,7 @@ enum : uint8_t {
   kSuperPushBinop = 0x70,
   kSuperCmpBranch = 0x90,
   kSuperPushCmpBranch = 0xA0,
+  kSuperLocalBinop = 0xB0,
 };
 
 }  // namespace pxos::vm
