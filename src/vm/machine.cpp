@@ -451,6 +451,28 @@ Machine::Exit Machine::loop(int64_t& fuel) {
     ++ip;
     VM_BREAK;
   }
+  S_LACC: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == sbase || sp == send)) FALLBACK();
+    lp[ip->a] = I32(U32(lp[ip->a]) + U32(*--sp));
+    ip += 2;
+    VM_BREAK;
+  }
+  S_LADD_LOADI: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == sbase || sp == send)) FALLBACK();
+    uint32_t addr = U32(sp[-1]) + U32(lp[ip->a]);
+    if (UNLIKELY(addr >= mem_words)) FALLBACK();
+    sp[-1] = mem[addr];
+    ip += 2;
+    VM_BREAK;
+  }
+  S_PADD_LOADI: {
+    if (UNLIKELY(sp == sbase || sp == send)) FALLBACK();
+    uint32_t addr = U32(sp[-1]) + U32(ip->a);
+    if (UNLIKELY(addr >= mem_words)) FALLBACK();
+    sp[-1] = mem[addr];
+    ip += 2;
+    VM_BREAK;
+  }
 #define X(name)                                                                          \
   SB_##name: {                                                                           \
     if (UNLIKELY(sp == sbase || sp == send || (divides(Op::name) && ip->a == 0))) FALLBACK(); \

@@ -86,6 +86,12 @@ std::vector<uint8_t> fuse(const std::vector<Cell>& c) {
       s[i] = kSuper_LINC_TEE;
     else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::DEC && op(i + 2) == Op::LSET)
       s[i] = kSuper_LDEC;
+    else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::ADD && op(i + 2) == Op::LSET)
+      s[i] = kSuper_LACC;
+    else if (o == Op::LGET && op(i + 1) == Op::ADD && op(i + 2) == Op::LOADI)
+      s[i] = kSuper_LADD_LOADI;
+    else if (o == Op::PUSH && op(i + 1) == Op::ADD && op(i + 2) == Op::LOADI)
+      s[i] = kSuper_PADD_LOADI;
     else if (cmp_index(o) >= 0 && br(i + 1) >= 0)
       s[i] = uint8_t(kSuperCmpBranch + 2 * cmp_index(o) + br(i + 1));
     else if (o == Op::PUSH && binop_index(op(i + 1)) >= 0)
