@@ -6,6 +6,7 @@ dir=$1; secs=${2:-60}
 shopt -s nullglob
 status=0
 for t in "$dir"/tests/*/fuzz_*; do
+  case "$t" in *.corpus) continue;; esac
   [ -x "$t" ] || continue
   name=$(basename "$t"); corpus_src=$(cat "$t.corpus" 2>/dev/null || true)
   work=$(mktemp -d); [ -n "$corpus_src" ] && cp -r "$corpus_src"/. "$work"/ 2>/dev/null || true
