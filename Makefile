@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 PXOS := build/pxos
 
-.PHONY: all setup build debug test test-release test-debug demo bench bench-vm fuzz clean
+.PHONY: all setup build debug test demo bench bench-vm bench-gpu fuzz clean
 
 all: build
 
@@ -27,7 +27,12 @@ test: build debug
 demo: build
 	@bash scripts/demo
 
-bench: bench-vm
+bench: bench-vm bench-gpu
+
+# GPU kernels on this machine's adapter (lavapipe on CPU-only machines: small figures). The H100
+# table in docs/BENCHMARKS.md comes from bench/gpu/run_h100.sh on the GPU machine.
+bench-gpu: build
+	@build/pxos gpu bench matmul --n 256 512 --reps 5
 
 bench-vm: build
 	@bash bench/vm/run.sh
@@ -42,3 +47,13 @@ fuzz:
 
 clean:
 	rm -rf build build-debug build-fuzz
+
+# Mailbox latency / throughput / CPU cost (bench/mailbox; figures in docs/BENCHMARKS.md "Mailbox").
+.PHONY: bench-mailbox
+bench-mailbox: build
+	@bash bench/mailbox/run.sh build
+
+# Microkernel boot: QEMU start → hello, TSC phases, median of 10 (bench/boot; docs/BENCHMARKS.md "Boot").
+.PHONY: bench-boot
+bench-boot: build
+	@PXOS=build/pxos bash bench/boot/run.sh 10

@@ -176,6 +176,7 @@ Result<ChatReply> Client::chat(const json& messages, const json* schema,
     struct curl_slist* hdrs = nullptr;
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, cfg_.stream ? "Accept: text/event-stream" : "Accept: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:");  // no 100-continue round trip
     std::string auth;
     if (!cfg_.api_key.empty()) {
       auth = "Authorization: Bearer " + cfg_.api_key;

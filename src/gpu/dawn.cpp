@@ -44,7 +44,7 @@ Result<Dawn*> do_load() {
     auto* d = new Dawn{};  // lives for the process: Dawn is never unloaded
     d->path = path;
 #define PXOS_WGPU_RESOLVE(name, ret, params)                                          \
-  d->p.name = reinterpret_cast<ret(*) params>(dlsym(h, "wgpu" #name));                \
+  d->p.name = reinterpret_cast<decltype(d->p.name)>(dlsym(h, "wgpu" #name));                \
   if (!d->p.name) return failf(Errc::GpuUnavailable, "{}: missing symbol wgpu{}", path, #name);
     PXOS_WGPU_FUNCTIONS(PXOS_WGPU_RESOLVE)
 #undef PXOS_WGPU_RESOLVE

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "gpu/dawn.hpp"
 
@@ -459,14 +460,17 @@ Result<Bytes> Runtime::download(const Buffer& b, uint64_t size) {
 }
 
 Status Runtime::wait_idle() {
-  struct R { wg::Enum status = 0; } r;
+  struct R { wg::Enum status = 0; std::string msg; } r;
   wg::CallbackInfo<wg::QueueWorkDoneCallback> cb;
   cb.mode = wg::k::CallbackWaitAnyOnly;
-  cb.callback = [](wg::Enum status, void* u, void*) { static_cast<R*>(u)->status = status; };
+  cb.callback = [](wg::Enum status, wg::StringView msg, void* u, void*) {
+    static_cast<R*>(u)->status = status;
+    static_cast<R*>(u)->msg = sv(msg);
+  };
   cb.userdata1 = &r;
   if (auto s = wait(P->QueueOnSubmittedWorkDone(queue_, cb), "queue idle"); !s) return s;
   if (auto s = check_alive(); !s) return s;
-  if (r.status != wg::k::StatusSuccess) return fail(Errc::GpuError, "queue work failed");
+  if (r.status != wg::k::StatusSuccess) return failf(Errc::GpuError, "queue work failed (status {}): {}", r.status, r.msg);
   return {};
 }
 
@@ -516,7 +520,7 @@ Result<DispatchTiming> Runtime::dispatch(const Pipeline& p, std::span<const Buff
     auto enc = P->DeviceCreateCommandEncoder(device_, &ed);
     for (int i = 0; i < n; ++i) {
       wg::ComputePassDescriptor cpd;
-      wg::ComputePassTimestampWrites tw{qs, uint32_t(2 * i), uint32_t(2 * i + 1)};
+      wg::ComputePassTimestampWrites tw{nullptr, qs, uint32_t(2 * i), uint32_t(2 * i + 1)};
       if (ts) cpd.timestampWrites = &tw;
       auto pass = P->CommandEncoderBeginComputePass(enc, &cpd);
       P->ComputePassEncoderSetPipeline(pass, p.pipeline);

@@ -99,7 +99,7 @@ using RequestDeviceCallback = void (*)(Enum status, Device, StringView msg, void
 using DeviceLostCallback = void (*)(const Device*, Enum reason, StringView msg, void*, void*);
 using UncapturedErrorCallback = void (*)(const Device*, Enum type, StringView msg, void*, void*);
 using BufferMapCallback = void (*)(Enum status, StringView msg, void*, void*);
-using QueueWorkDoneCallback = void (*)(Enum status, void*, void*);
+using QueueWorkDoneCallback = void (*)(Enum status, StringView msg, void*, void*);  // msg: this build
 using PopErrorScopeCallback = void (*)(Enum status, Enum type, StringView msg, void*, void*);
 struct CompilationInfo;
 using CompilationInfoCallback = void (*)(Enum status, const CompilationInfo*, void*, void*);
@@ -279,7 +279,8 @@ struct CommandBufferDescriptor {
   const ChainedStruct* nextInChain = nullptr;
   StringView label;
 };
-struct ComputePassTimestampWrites {
+struct ComputePassTimestampWrites {  // "PassTimestampWrites" in this build: it has a chain
+  const ChainedStruct* nextInChain = nullptr;
   QuerySet querySet = nullptr;
   uint32_t beginningOfPassWriteIndex = 0;
   uint32_t endOfPassWriteIndex = 1;

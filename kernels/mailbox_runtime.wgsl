@@ -1,0 +1,71 @@
+// mailbox_runtime.wgsl: the WGSL side of the mailbox (the seed's "mailbox_handler", for real):
+// one dispatch serves a batch of version-2 ring entries, one invocation per entry, through
+// the same dispatch rules as mailboxd's table (src/mailbox/protocol.def). Entries that need the
+// host (UART, ALLOC, GPU_EXECUTE, ...) come back with status 0 = "defer", and mailboxd serves
+// them in order on the CPU. The constants below must equal protocol.def's: a test checks each.
+//   binding 0: sq    array<u32>, 4 words per entry: CMD ARG0 ARG1 USER_DATA
+//   binding 1: cq    array<u32>, 4 words per entry: USER_DATA STATUS RESP RESP1 (written)
+//   binding 2: meta  array<u32>: [0] = number of entries
+
+const MB_OPCODE_SHIFT: u32 = 0x18u;
+const MB_THREAD_SHIFT: u32 = 0x10u;
+const MB_PAYLOAD_MASK: u32 = 0xFFFFu;
+const MB_MAX_THREADS: u32 = 0x40u;
+const MB_MAGIC: u32 = 0x424D5850u;
+const MB_VERSION: u32 = 0x2u;
+const MB_ST_COMPLETE: u32 = 0x4u;
+const MB_ST_ERROR: u32 = 0x80000000u;
+const MB_ERR_BAD_OPCODE: u32 = 0x1u;
+const MB_ERR_BAD_THREAD: u32 = 0x2u;
+const MB_ERR_BAD_SYSCALL: u32 = 0x8u;
+const MB_OP_UART_WRITE: u32 = 0x80u;
+const MB_OP_HALT: u32 = 0x8Fu;
+const MB_OP_NOP: u32 = 0x88u;
+const MB_OP_SYSCALL: u32 = 0x85u;
+const MB_SYS_VERSION: u32 = 0x0u;
+const MB_SYS_ECHO: u32 = 0x2u;
+const MB_SYS_ADD: u32 = 0x3u;
+const MB_SYS_STATS: u32 = 0x5u;
+
+const DEFER: u32 = 0u;  // not a valid STATUS: "the host serves this one"
+
+@group(0) @binding(0) var<storage, read_write> sq: array<u32>;
+@group(0) @binding(1) var<storage, read_write> cq: array<u32>;
+@group(0) @binding(2) var<storage, read_write> meta: array<u32>;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let n = min(meta[0], min(arrayLength(&sq), arrayLength(&cq)) / 4u);
+  if (i >= n) { return; }
+  let cmd = sq[4u * i];
+  let a0 = sq[4u * i + 1u];
+  let a1 = sq[4u * i + 2u];
+  let opcode = cmd >> MB_OPCODE_SHIFT;
+  let thread = (cmd >> MB_THREAD_SHIFT) & 0xFFu;
+  let payload = cmd & MB_PAYLOAD_MASK;
+  var status = DEFER;
+  var resp = 0u;
+  var resp1 = 0u;
+  if (thread >= MB_MAX_THREADS) {
+    status = MB_ST_ERROR | MB_ERR_BAD_THREAD;
+  } else if (opcode < MB_OP_UART_WRITE || (opcode > MB_OP_NOP && opcode != MB_OP_HALT)) {
+    status = MB_ST_ERROR | MB_ERR_BAD_OPCODE;  // outside the table: 0x80..0x88 and 0x8F
+  } else if (opcode == MB_OP_NOP) {
+    status = MB_ST_COMPLETE;
+    resp = payload;
+  } else if (opcode == MB_OP_SYSCALL) {
+    switch (payload) {
+      case MB_SYS_VERSION: { status = MB_ST_COMPLETE; resp = MB_VERSION; resp1 = MB_MAGIC; }
+      case MB_SYS_ECHO: { status = MB_ST_COMPLETE; resp = a0; resp1 = a1; }
+      case MB_SYS_ADD: { status = MB_ST_COMPLETE; resp = a0 + a1; }
+      default: {
+        if (payload > MB_SYS_STATS) { status = MB_ST_ERROR | MB_ERR_BAD_SYSCALL; }
+      }
+    }
+  }
+  cq[4u * i] = sq[4u * i + 3u];
+  cq[4u * i + 1u] = status;
+  cq[4u * i + 2u] = resp;
+  cq[4u * i + 3u] = resp1;
+}

@@ -1,0 +1,97 @@
+// agent.hpp: the architect's loop. One turn = ask the model (with repair turns for malformed
+// replies), show the action, confirm, apply it through the sandbox, commit, remember the
+// result. Interactive (libedit prompt, /undo /diff /log /quit) or autonomous (--interval,
+// --max-iterations, consecutive-failure limit, "done", Ctrl-C after the current step).
+#pragma once
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "architect/action.hpp"
+#include "architect/client.hpp"
+#include "architect/commands.hpp"
+#include "architect/git.hpp"
+#include "architect/prompt.hpp"
+#include "architect/sandbox.hpp"
+
+namespace pxos::architect {
+
+struct AgentOptions {
+  std::string goal;
+  bool interactive = false;
+  bool yes = false;
+  bool resume = false;
+  bool use_schema = true;
+  double interval_s = 10;
+  int max_iterations = 0;   // 0: no limit
+  int max_failures = 3;
+  int repair_attempts = 2;
+  std::string state_path, log_path, history_path;
+  std::string pxos_exe;     // this binary (for `pxos asm`, `pxos gpu check`)
+};
+
+// The resumable state: goal, iteration and a summary of what happened.
+struct State {
+  std::string goal;
+  int iteration = 0;
+  int consecutive_failures = 0;
+  std::vector<Outcome> history;
+  nlohmann::json to_json() const;
+  static Result<State> from_json(const nlohmann::json& j);
+};
+
+// JSON lines, one object per event, each written with a single write() (O_APPEND).
+class EventLog {
+ public:
+  Status open(const std::string& path);
+  void event(const std::string& kind, nlohmann::json fields);
+  ~EventLog();
+ private:
+  int fd_ = -1;
+};
+
+struct ActionResult {
+  bool ok = false;
+  bool done = false;
+  std::string text;    // what goes back to the model
+  std::string commit;  // new commit id, when one was made
+};
+
+class Agent {
+ public:
+  Agent(AgentOptions o, ClientConfig c, CommandTable t, Workspace ws, Git git);
+  ~Agent();
+  Status init();            // state (fresh or --resume), log, temp dir
+  int run_autonomous();     // exit status
+  int run_interactive();
+  ActionResult apply(const Action& a);  // public for tests
+
+ private:
+  struct Turn { bool ok = false, fatal = false; Action action; std::string error; };
+  Turn ask(bool live);
+  bool step(bool live, bool* done, bool* fatal);  // one full iteration
+  bool confirm(const Action& a);
+  void show(const Action& a);
+  void save_state();
+  ActionResult write_checked(const Action& a, const std::string& ext_kind);
+  ActionResult run_named(const std::string& name, const std::vector<std::string>& args);
+  std::vector<std::string> child_env() const;
+  std::string read_line(const char* prompt, bool* eof);
+
+  AgentOptions opt_;
+  Client client_;
+  CommandTable cmds_;
+  Workspace ws_;
+  Git git_;
+  State st_;
+  EventLog log_;
+  std::string tmpdir_;
+  bool schema_on_;
+};
+
+// Set from the SIGINT handler: stop after the current step.
+bool stop_requested();
+void install_sigint_handler();
+
+}  // namespace pxos::architect
