@@ -57,3 +57,8 @@ bench-mailbox: build
 .PHONY: bench-boot
 bench-boot: build
 	@PXOS=build/pxos bash bench/boot/run.sh 10
+
+# Hypervisor start-up and per-run overhead (bench/hv; docs/BENCHMARKS.md "Hypervisor").
+.PHONY: bench-hv
+bench-hv: build
+	@bash bench/hv/run.sh build

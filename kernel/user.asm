@@ -1,0 +1,356 @@
+; user.asm: privilege inversion inside pxOS. A ring-3 task has no ports, no kernel memory,
+; no MMIO; its only door is the SYSCALL gate, and the only service behind it is the mailbox:
+; the host runtime (mailboxd) decides. The gate itself checks every argument.
+;
+;   syscall ABI (rax = number; rdi, rsi, rdx = arguments; rax = result, rdx = STATUS):
+;     0 EXIT      rdi = code                         the task ends; enter_user returns code
+;     1 MAILBOX   rdi = opcode, rsi = payload,       one v1 command as thread MB_USER_TID;
+;                 rdx = ARG0, r10 = ARG1             rax = RESP, rdx = STATUS (-1: refused)
+;     2 MB_WRITE  rdi = data offset, rsi = user ptr, copy user bytes into the data area
+;                 rdx = length                       rax = 0 or -1 (out of bounds)
+;     3 MB_READ   same, the other way
+
+SYS_EXIT     equ 0
+SYS_MAILBOX  equ 1
+SYS_MB_WRITE equ 2
+SYS_MB_READ  equ 3
+
+section .data
+syscall_user_rsp: dq 0
+
+section .rodata
+align 8
+syscall_table:                          ; bounds-checked: index < SYSCALL_COUNT
+        dq sys_exit, sys_mailbox, sys_mb_write, sys_mb_read
+SYSCALL_COUNT equ ($ - syscall_table) / 8
+
+; Opcodes ring 3 may ask for: a byte map over the opcode space (1 = allowed), built from the
+; generated opcode names. HALT, MMIO and GPU_EXECUTE stay with the kernel.
+user_op_allowed:
+%assign i 0
+%rep 256
+  %if i = MB_OP_UART_WRITE || i = MB_OP_UART_READ || i = MB_OP_ALLOC || i = MB_OP_FREE || i = MB_OP_SYSCALL || i = MB_OP_NOP
+        db 1
+  %else
+        db 0
+  %endif
+  %assign i i + 1
+%endrep
+
+section .text
+bits 64
+
+; enter_user: rdi = ring-3 entry point. Returns rax = the task's exit code, or -1 when the
+; task faulted (user_fault_vector says which exception).
+enter_user:
+        push rbx
+        push rbp
+        push r12
+        push r13
+        push r14
+        push r15
+        mov qword [user_fault_vector], -1
+        call .go
+        pop r15
+        pop r14
+        pop r13
+        pop r12
+        pop rbp
+        pop rbx
+        ret
+.go:
+        mov [user_return_rsp], rsp      ; a fault or EXIT does `mov rsp, this; ret`
+        push GDT_UDATA | 3              ; SS
+        push USER_STACK_TOP             ; RSP
+        push 0x002                      ; RFLAGS: IF off, IOPL 0 (so every port faults)
+        push GDT_UCODE | 3              ; CS
+        push rdi                        ; RIP
+        xor eax, eax
+        xor ebx, ebx
+        xor ecx, ecx
+        xor edx, edx
+        xor esi, esi
+        xor edi, edi
+        xor ebp, ebp
+        xor r8d, r8d
+        xor r9d, r9d
+        xor r10d, r10d
+        xor r11d, r11d
+        xor r12d, r12d
+        xor r13d, r13d
+        xor r14d, r14d
+        xor r15d, r15d
+        iretq
+
+; SYSCALL lands here: rcx = user RIP, r11 = user RFLAGS, rsp = the USER stack.
+syscall_entry:
+        mov [syscall_user_rsp], rsp
+        mov rsp, istack_top
+        push rcx
+        push r11
+        push rbx
+        push rbp
+        push r12
+        push r13
+        push r14
+        push r15
+        cmp rax, SYSCALL_COUNT
+        jae .bad
+        call [syscall_table + rax * 8]
+        jmp .ret
+.bad:
+        PRINT "ring3: syscall "
+        call print_dec
+        PRINT ": no such syscall (refused)", 10
+        mov rax, -1
+.ret:
+        pop r15
+        pop r14
+        pop r13
+        pop r12
+        pop rbp
+        pop rbx
+        pop r11
+        pop rcx
+        mov rsp, [syscall_user_rsp]
+        o64 sysret
+
+sys_exit:
+        PRINT "ring3: task exit("
+        mov rax, rdi
+        call print_dec
+        PRINT ")", 10
+        mov rax, rdi
+        mov rsp, [user_return_rsp]
+        ret
+
+; sys_mailbox: rdi = opcode, rsi = payload, rdx = ARG0.
+sys_mailbox:
+        push rdx
+        PRINT "ring3: syscall MAILBOX op=0x"
+        mov rax, rdi
+        call print_hex8
+        PRINT " payload=0x"
+        mov rax, rsi
+        call print_hex16
+        PRINT " arg0=0x"
+        mov rax, rdx
+        call print_hex32
+        pop rdx
+        cmp rdi, 255
+        ja .refuse
+        cmp byte [user_op_allowed + rdi], 0
+        je .refuse
+        cmp rsi, MB_PAYLOAD_MASK
+        ja .refuse
+        mov r11, rdx                    ; ARG0
+        shl edi, MB_OPCODE_SHIFT
+        or edi, esi
+        or edi, MB_USER_TID << MB_THREAD_SHIFT
+        mov esi, r11d
+        mov edx, r10d                   ; ARG1
+        call mb_call
+        pushf
+        cmp byte [mb_timed_out], 0
+        jne .timeout
+        PRINT " -> status 0x"
+        push rax
+        mov eax, edx
+        call print_hex32
+        PRINT " resp=0x"
+        pop rax
+        call print_hex32
+        call print_nl
+        popf
+        mov eax, eax                    ; RESP, zero-extended
+        ret
+.timeout:
+        popf
+        call print_nl
+        mov rsi, name_user_mailbox
+        jmp mb_fail                     ; a dead mailboxd is fatal for everyone
+.refuse:
+        PRINT " -> refused by the gate", 10
+        mov rax, -1
+        mov rdx, -1
+        ret
+
+; sys_mb_write / sys_mb_read: rdi = data offset (from the area's start), rsi = user
+; pointer, rdx = length. Both ranges are checked: the offset inside the data area, the
+; pointer inside the user page.
+sys_mb_write:
+        call user_copy_check
+        jc .refuse
+        push rcx
+        mov rcx, rdx
+        mov r8, rdi
+        mov rdi, [mailbox_virt]
+        add rdi, r8
+        rep movsb
+        pop rcx
+        xor eax, eax
+        ret
+.refuse:
+        mov rax, -1
+        ret
+
+sys_mb_read:
+        call user_copy_check
+        jc .refuse
+        push rcx
+        mov rcx, rdx
+        mov r8, rdi
+        mov rdi, rsi
+        mov rsi, [mailbox_virt]
+        add rsi, r8
+        rep movsb
+        pop rcx
+        xor eax, eax
+        ret
+.refuse:
+        mov rax, -1
+        ret
+
+user_copy_check:
+        PRINT "ring3: syscall MB_COPY offset=0x"
+        mov rax, rdi
+        call print_hex32
+        PRINT " len="
+        mov rax, rdx
+        call print_dec
+        cmp rdx, 4096                   ; one copy is at most a page
+        ja .bad
+        cmp rdi, MB_DATA_OFFSET
+        jb .bad
+        cmp rdi, [mailbox_size]         ; also keeps rdi + rdx from wrapping
+        ja .bad
+        mov rax, rdi
+        add rax, rdx
+        cmp rax, [mailbox_size]
+        ja .bad
+        mov rax, USER_PAGE_INDEX << 21
+        cmp rsi, rax
+        jb .bad
+        add rax, 0x200000
+        cmp rsi, rax                    ; also keeps rsi + rdx from wrapping
+        ja .bad
+        mov r8, rsi
+        add r8, rdx
+        cmp r8, rax
+        ja .bad
+        PRINT " -> ok", 10
+        clc
+        ret
+.bad:
+        PRINT " -> refused: outside the data area or the user page", 10
+        stc
+        ret
+
+section .rodata
+name_user_mailbox: db "a ring-3 MAILBOX syscall", 0
+
+; ---------------------------------------------------------------------------------------
+; The ring-3 code and data: the only 2 MiB page with the user bit (linker.ld puts .user there).
+; ---------------------------------------------------------------------------------------
+section .user progbits alloc exec write align=4096
+bits 64
+
+; user_main: ALLOC a block, write the greeting into it, read it back, ask the host's
+; SYSCALL table for something, FREE the block, then FREE it again (the host must refuse).
+user_main:
+        mov eax, SYS_MAILBOX
+        mov edi, MB_OP_ALLOC
+        xor esi, esi
+        mov edx, 64
+        syscall
+        cmp edx, MB_ST_COMPLETE
+        jne .fail_alloc
+        mov r12, rax                    ; the block's offset
+        mov eax, SYS_MB_WRITE
+        mov rdi, r12
+        lea rsi, [rel u_msg]
+        mov edx, U_MSG_LEN
+        syscall
+        test rax, rax
+        jnz .fail_write
+        mov eax, SYS_MB_READ
+        mov rdi, r12
+        lea rsi, [rel u_buf]
+        mov edx, U_MSG_LEN
+        syscall
+        test rax, rax
+        jnz .fail_write
+        lea rsi, [rel u_msg]
+        lea rdi, [rel u_buf]
+        mov ecx, U_MSG_LEN
+        repe cmpsb
+        jne .fail_readback
+        mov eax, SYS_MAILBOX            ; the host adds for us: 40 + 2
+        mov edi, MB_OP_SYSCALL
+        mov esi, MB_SYS_ADD
+        mov edx, 40                     ; ARG0
+        mov r10d, 2                     ; ARG1
+        syscall
+        cmp edx, MB_ST_COMPLETE
+        jne .fail_syscall
+        cmp eax, 42
+        jne .fail_syscall
+        mov eax, SYS_MAILBOX
+        mov edi, MB_OP_FREE
+        xor esi, esi
+        mov rdx, r12
+        syscall
+        cmp edx, MB_ST_COMPLETE
+        jne .fail_free
+        mov eax, SYS_MAILBOX            ; double free: the host must say ERROR
+        mov edi, MB_OP_FREE
+        xor esi, esi
+        mov rdx, r12
+        syscall
+        test edx, MB_ST_ERROR
+        jz .fail_double
+        mov eax, SYS_MAILBOX            ; HALT is the kernel's: the gate refuses
+        mov edi, MB_OP_HALT
+        xor esi, esi
+        xor edx, edx
+        syscall
+        cmp rax, -1
+        jne .fail_gate
+        xor edi, edi
+        jmp .exit
+.fail_alloc:    mov edi, 1
+                jmp .exit
+.fail_write:    mov edi, 2
+                jmp .exit
+.fail_readback: mov edi, 3
+                jmp .exit
+.fail_syscall:  mov edi, 4
+                jmp .exit
+.fail_free:     mov edi, 5
+                jmp .exit
+.fail_double:   mov edi, 6
+                jmp .exit
+.fail_gate:     mov edi, 7
+.exit:
+        mov eax, SYS_EXIT
+        syscall
+        ud2                             ; never returns
+
+; user_port: ring 3 reads a port (IOPL 0, no I/O bitmap): #GP.
+user_port:
+        mov dx, 0x3F8
+        in al, dx
+        mov eax, SYS_EXIT
+        mov edi, 99
+        syscall
+
+; user_kmem: ring 3 reads kernel memory (a supervisor page): #PF.
+user_kmem:
+        mov rax, [abs KERNEL_PROBE_ADDR]
+        mov eax, SYS_EXIT
+        mov edi, 99
+        syscall
+
+u_msg:  db "Hello from GPU OS!"
+U_MSG_LEN equ $ - u_msg
+u_buf:  times 64 db 0

@@ -1,0 +1,80 @@
+// boot.hpp: `pxos boot`: runs the NASM microkernel (kernel/) in QEMU next to a mailboxd that
+// serves the ivshmem file, streams the serial console, and reads the kernel's verdict and figures.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace pxos::boot {
+
+// isa-debug-exit values the kernel writes: X(name, value, NASM symbol in kernel/defs.inc, doc).
+// QEMU exits with (v << 1) | 1. A unit test reads defs.inc and checks every row.
+#define PXOS_BOOT_EXITS(X)                                                                   \
+  X(Pass, 0x10, "EXIT_PASS", "PASS: every check passed")                                    \
+  X(Fail, 0x11, "EXIT_FAIL", "FAIL: a check failed (see the transcript)")                   \
+  X(NoMailbox, 0x12, "EXIT_NO_MAILBOX", "no ivshmem mailbox device on PCI")                 \
+  X(MailboxTimeout, 0x13, "EXIT_MB_TIMEOUT", "mailboxd did not answer in time")             \
+  X(MailboxError, 0x14, "EXIT_MB_ERROR", "mailboxd answered ERROR (or a corrupt STATUS)")   \
+  X(Panic, 0x15, "EXIT_PANIC", "kernel exception (registers on the serial console)")
+
+enum class KernelExit : uint8_t {
+#define X(name, value, sym, doc) name = value,
+  PXOS_BOOT_EXITS(X)
+#undef X
+};
+// The text for a debug-exit value; empty when the value is not in the table.
+std::string_view kernel_exit_text(unsigned value);
+
+struct Options {
+  bool iso = false;                  // GRUB ISO (multiboot 2) instead of -kernel (multiboot 1)
+  std::string machine = "q35";       // q35 | pc | microvm
+  double timeout_s = 30;             // whole run; everything started is killed after it
+  bool keep = false;                 // keep the shared file and a transcript beside it
+  std::string kernel;                // kernel ELF / ISO; empty: next to the pxos binary
+  std::string qemu = "qemu-system-x86_64";
+  std::string append;                // kernel command line (e.g. "mbtimeout=100")
+  std::string accel = "tcg";         // tcg | kvm | auto (kvm when /dev/kvm is usable). TCG by
+                                     // default: the ring-3 SYSCALL test fails under KVM (see
+                                     // docs/microkernel.md, "Known issues")
+  // test hooks (bad cases): no host runtime, no mailbox device, another server program
+  bool no_mailboxd = false;
+  bool no_ivshmem = false;
+  std::vector<std::string> mailboxd_cmd;  // argv; "{file}" is replaced by the shared file
+  bool quiet = false;                // do not stream serial / mailboxd output
+};
+
+struct Report {
+  int qemu_status = -1;         // QEMU's exit status (-1: killed / signalled)
+  int kernel_exit = -1;         // the debug-exit value, when QEMU exited through it
+  bool passed = false;
+  bool timed_out = false;
+  std::map<std::string, uint64_t> stats;  // "stat name=value" lines of the kernel
+  std::string serial;           // the serial transcript
+  std::string mailboxd_out;     // what mailboxd printed (UART_WRITE goes to its stdout)
+  double hello_ms = -1;         // QEMU start → mailboxd printed "Hello from GPU OS!"
+  double total_ms = 0;          // QEMU start → QEMU exit
+  std::string shared_file;      // the ivshmem file (kept only with keep)
+  std::string verdict() const;  // one line
+};
+
+// Where output lines go while the run streams: (source, line) with source "serial" or
+// "mailboxd"; the default writes to stdout.
+using Sink = std::function<void(std::string_view source, std::string_view line)>;
+
+// Runs one boot. Errors: Unsupported when QEMU is missing (the message says what to install),
+// NotFound when the kernel image is missing, Io for process/pipe failures. A kernel that
+// reports FAIL is not an error here: see Report::passed.
+Result<Report> run(const Options& opt, const Sink& sink = {});
+
+// "stat name=value" lines → map (unparsable lines are ignored; values saturate).
+std::map<std::string, uint64_t> parse_stats(std::string_view transcript);
+
+// The kernel image next to the pxos binary (or the build tree); empty when none is found.
+std::string default_kernel(bool iso);
+
+}  // namespace pxos::boot

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# boot_cases.sh CASE FAKE_MAILBOXD: boots the microkernel through `pxos boot` and checks the
+# serial transcript (and mailboxd's output). One case per ctest entry; see tests/boot/CMakeLists.
+set -u
+CASE=$1
+FAKE=$2
+PXOS=${PXOS:?PXOS must point at the pxos binary}
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+fails=0
+
+fail() { echo "FAIL [$CASE]: $*"; fails=$((fails + 1)); }
+has() { grep -qF -- "$1" "$OUT/log" || fail "transcript lacks: $1"; }
+hasnt() { ! grep -qF -- "$1" "$OUT/log" || fail "transcript has: $1"; }
+
+boot() {  # boot ARGS...: runs pxos boot, output in $OUT/log, status in $rc
+  "$PXOS" boot --timeout 60 "$@" >"$OUT/log" 2>&1
+  rc=$?
+}
+
+# The PCI functions QEMU itself reports for this machine (monitor "info pci"), as
+# "bb:dd.f vvvv:dddd" lines; the kernel must list each of them.
+qemu_pci() {  # qemu_pci MACHINE [extra qemu args]
+  local m=$1; shift
+  printf 'info pci\nquit\n' | timeout 20 qemu-system-x86_64 -M "$m" -display none -nic none -S \
+    -monitor stdio -serial none "$@" 2>/dev/null |
+    awk '/Bus +[0-9]+, device +[0-9]+, function +[0-9]+:/ {
+           gsub(",", ""); b=$2; d=$4; f=$6; getline;
+           if (match($0, /[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f][0-9a-f][0-9a-f]/))
+             printf "%02x:%02x.%x %s\n", b, d, f, substr($0, RSTART, RLENGTH) }'
+}
+
+check_good_boot() {  # check_good_boot MACHINE QEMU_MACHINE
+  [ "$rc" = 0 ] || fail "pxos boot exited $rc, expected 0"
+  truncate -s 1M "$OUT/mb"
+  qemu_pci "$2" -object memory-backend-file,id=mb,share=on,mem-path="$OUT/mb",size=1M \
+    -device ivshmem-plain,memdev=mb >"$OUT/pci"
+  [ -s "$OUT/pci" ] || fail "could not read QEMU's own PCI list"
+  while read -r bdf ids; do
+    grep -qE "^pci: $bdf $ids class" "$OUT/log" || fail "device $bdf $ids (QEMU's list) not listed by the kernel"
+  done <"$OUT/pci"
+  local n
+  n=$(wc -l <"$OUT/pci")
+  has "pci: $n devices"
+  has "ivshmem: the mailbox"
+  has "mailbox: mailboxd ready"
+  has "[mailboxd] Hello from GPU OS!"
+  [ "$(grep -cF '[mailboxd] Hello from GPU OS!' "$OUT/log")" = 2 ] ||
+    fail "mailboxd did not print the greeting twice (UART_WRITE per character, then the ring batch)"
+  has "ring: sent \"Hello from GPU OS!\" as one batch"
+  has "ring3: task test passed"
+  has "#GP general protection"
+  has "ring3: port access faulted (#GP) as it must: fault test passed"
+  has "#PF page fault"
+  has "ring3: kernel memory access faulted (#PF, user, present) as it must: fault test passed"
+  has "ring3: ring-3 test passed"
+  has "stat pci_scan_ns="
+  has "stat mailbox_rtt_p50_ns="
+  has "stat phase_hello_ns="
+  has "pxos: PASS"
+  has "boot: kernel exit 0x10"
+  hasnt "KERNEL PANIC"
+}
+
+case "$CASE" in
+  q35)
+    boot --machine q35
+    check_good_boot q35 q35
+    has "acpi: MCFG ECAM at 0x00000000b0000000"
+    has "pci: legacy 0xCF8 walk agrees with ECAM"
+    has "display controller at 00:01.0"
+    ;;
+  microvm)
+    boot --machine microvm
+    check_good_boot microvm microvm,pcie=on
+    has "DSDT _CBA gives ECAM at 0x00000000e0000000"
+    has "pci: BAR2 unassigned (no firmware assigns BARs here): programmed at"
+    has "pci: legacy 0xCF8 ports see no devices (ECAM-only machine)"
+    ;;
+  pc)
+    boot --machine pc
+    check_good_boot pc pc
+    has "scan through legacy 0xCF8/0xCFC ports"
+    ;;
+  iso)
+    boot --iso
+    check_good_boot q35 q35
+    has "booted by multiboot 2"
+    ;;
+  no_mailboxd)
+    boot --no-mailboxd --append mbtimeout=100
+    [ "$rc" = 16 ] || fail "exit $rc, expected 16 (boot failed)"
+    has "mailbox: TIMEOUT: no MAGIC/READY from mailboxd after 100 ms"
+    has "boot: kernel exit 0x13"
+    ;;
+  no_ivshmem)
+    boot --no-ivshmem
+    [ "$rc" = 16 ] || fail "exit $rc, expected 16"
+    has "mailbox: no mailbox device (ivshmem-plain 1af4:1110) on PCI"
+    has "boot: kernel exit 0x12"
+    ;;
+  error_reply)
+    boot --mailboxd-cmd "$FAKE {file} --error 3"
+    [ "$rc" = 16 ] || fail "exit $rc, expected 16"
+    has "mailbox: ERROR status 0x80000003 (error code 3) for UART_WRITE"
+    has "boot: kernel exit 0x14"
+    ;;
+  corrupt_reply)
+    boot --mailboxd-cmd "$FAKE {file} --corrupt 5"
+    [ "$rc" = 16 ] || fail "exit $rc, expected 16"
+    has "mailbox: ERROR: corrupt STATUS 0x5a5a5a5a (neither COMPLETE nor ERROR) for UART_WRITE"
+    has "boot: kernel exit 0x14"
+    ;;
+  mailboxd_dies)
+    boot --mailboxd-cmd "$FAKE {file} --die 4"
+    [ "$rc" = 16 ] || fail "exit $rc, expected 16"
+    has "fake_mailboxd: dying at command 4"
+    has "mailbox: TIMEOUT: no reply to UART_WRITE within"
+    has "boot: kernel exit 0x13"
+    ;;
+  kernel_panic)
+    # A ring-0 exception prints its name and every register, then exits with the panic code.
+    boot --append "panictest"
+    [ "$rc" = 16 ] || fail "exit $rc, expected 16"
+    has "KERNEL PANIC: exception #UD invalid opcode (vector 6)"
+    has "rax=1111111111111111"
+    has "r15=f15f15f15f15f15f"
+    has "cr3="
+    has "boot: kernel exit 0x15"
+    ;;
+  no_qemu)
+    # A PATH with everything but QEMU: pxos itself still runs (absolute path).
+    mkdir -p "$OUT/bin"
+    PATH="$OUT/bin" "$PXOS" boot >"$OUT/log" 2>&1
+    rc=$?
+    [ "$rc" = 10 ] || fail "exit $rc, expected 10 (unsupported)"
+    has "qemu-system-x86_64 not found"
+    has "apt-get install qemu-system-x86"
+    ;;
+  *)
+    echo "unknown case $CASE"
+    exit 2
+    ;;
+esac
+
+if [ "$fails" != 0 ]; then
+  echo "---- transcript ($CASE) ----"
+  cat "$OUT/log"
+  exit 1
+fi
+echo "PASS [$CASE]"
