@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 PXOS := build/pxos
 
-.PHONY: all setup build debug test demo bench bench-vm bench-gpu fuzz clean
+.PHONY: all setup build debug test demo bench bench-vm bench-gpu bench-godpixel fuzz clean
 
 all: build
 
@@ -27,7 +27,10 @@ test: build debug
 demo: build
 	@bash scripts/demo
 
-bench: bench-vm bench-gpu
+bench: bench-vm bench-gpu bench-godpixel
+
+bench-godpixel: build
+	@bash bench/godpixel/run.sh
 
 # GPU kernels on this machine's adapter (lavapipe on CPU-only machines: small figures). The H100
 # table in docs/BENCHMARKS.md comes from bench/gpu/run_h100.sh on the GPU machine.
