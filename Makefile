@@ -27,7 +27,7 @@ test: build debug
 demo: build
 	@bash scripts/demo
 
-bench: bench-vm bench-gpu bench-godpixel
+bench: bench-vm bench-gpu bench-godpixel bench-mailbox bench-hv bench-boot
 
 bench-godpixel: build
 	@bash bench/godpixel/run.sh

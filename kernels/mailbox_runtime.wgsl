@@ -5,7 +5,7 @@
 // them in order on the CPU. The constants below must equal protocol.def's: a test checks each.
 //   binding 0: sq    array<u32>, 4 words per entry: CMD ARG0 ARG1 USER_DATA
 //   binding 1: cq    array<u32>, 4 words per entry: USER_DATA STATUS RESP RESP1 (written)
-//   binding 2: meta  array<u32>: [0] = number of entries
+//   binding 2: params array<u32>: [0] = number of entries
 
 const MB_OPCODE_SHIFT: u32 = 0x18u;
 const MB_THREAD_SHIFT: u32 = 0x10u;
@@ -31,12 +31,12 @@ const DEFER: u32 = 0u;  // not a valid STATUS: "the host serves this one"
 
 @group(0) @binding(0) var<storage, read_write> sq: array<u32>;
 @group(0) @binding(1) var<storage, read_write> cq: array<u32>;
-@group(0) @binding(2) var<storage, read_write> meta: array<u32>;
+@group(0) @binding(2) var<storage, read_write> params: array<u32>;
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
-  let n = min(meta[0], min(arrayLength(&sq), arrayLength(&cq)) / 4u);
+  let n = min(params[0], min(arrayLength(&sq), arrayLength(&cq)) / 4u);
   if (i >= n) { return; }
   let cmd = sq[4u * i];
   let a0 = sq[4u * i + 1u];

@@ -1,0 +1,118 @@
+// cmd_mailbox.cpp: `pxos mailboxd`, the host runtime that serves the mailbox in a file (QEMU's
+// ivshmem-plain BAR2) or POSIX shared memory, with the cpu, webgpu or cuda backend.
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/command.hpp"
+#include "common/fs.hpp"
+#include "mailbox/backends.hpp"
+#include "mailbox/serve.hpp"
+#include "mailbox/tsc.hpp"
+
+namespace {
+using namespace pxos;
+using namespace pxos::mailbox;
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+struct Opts {
+  std::string file, shm, backend = "cpu", uart, uart_in, mmio = "0xFEB00000:0x1000";
+  size_t size = c::MIN_SIZE;
+  uint32_t spin_us = LoopOptions{}.spin_us, max_sleep_us = LoopOptions{}.max_sleep_us;  // serve.hpp's defaults
+  double stats_every = 0;
+  int cpu = -1;
+  bool quiet = false;
+};
+
+Result<std::pair<uint32_t, uint32_t>> parse_window(const std::string& s) {
+  auto colon = s.find(':');
+  if (colon == std::string::npos) return failf(Errc::Usage, "--mmio-window '{}': want BASE:SIZE", s);
+  try {
+    size_t used = 0;
+    unsigned long long b = std::stoull(s.substr(0, colon), &used, 0);
+    if (used != colon) throw std::invalid_argument("base");
+    std::string rest = s.substr(colon + 1);
+    unsigned long long z = std::stoull(rest, &used, 0);
+    if (used != rest.size()) throw std::invalid_argument("size");
+    if (b % 4 || z % 4 || z < 8 || z > (1u << 20) || b + z > (1ull << 32))
+      return failf(Errc::Usage, "--mmio-window '{}': base and size 4-byte aligned, size 8 B .. 1 MiB, below 4 GiB", s);
+    return std::pair{uint32_t(b), uint32_t(z)};
+  } catch (const std::exception&) {
+    return failf(Errc::Usage, "--mmio-window '{}': want BASE:SIZE (numbers, 0x allowed)", s);
+  }
+}
+
+void run(const Opts& o) {
+  if (o.file.empty() == o.shm.empty()) throw Failure({Errc::Usage, "mailboxd: give exactly one of --file PATH or --shm NAME"});
+  Area area = must(o.file.empty() ? Area::open_shm(o.shm, o.size) : Area::open_file(o.file, o.size));
+  auto [mb, ms] = must(parse_window(o.mmio));
+  ServerConfig cfg;
+  cfg.mmio_base = mb;
+  cfg.mmio_size = ms;
+  int out_fd = 1, in_fd = 0;
+  if (!o.uart.empty()) {
+    out_fd = ::open(o.uart.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out_fd < 0) throw Failure({Errc::Io, fmt::format("--uart {}: {}", o.uart, errno_text(errno))});
+  }
+  if (!o.uart_in.empty()) {
+    in_fd = ::open(o.uart_in.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in_fd < 0) throw Failure({Errc::Io, fmt::format("--uart-in {}: {}", o.uart_in, errno_text(errno))});
+  }
+  cfg.uart_out = out_fd;
+  cfg.uart_in = in_fd;
+  if (o.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(o.cpu, &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+      throw Failure({Errc::Usage, fmt::format("--cpu {}: cannot pin there", o.cpu)});
+  }
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;  // no SA_RESTART: a futex sleep returns and the loop sees the flag
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed UART reader is an IO_FAILED reply, not a death
+
+  LoopOptions lo;
+  lo.spin_us = o.spin_us;
+  lo.max_sleep_us = std::max<uint32_t>(o.max_sleep_us, 1);
+  lo.min_sleep_us = std::min<uint32_t>(50, lo.max_sleep_us);
+  lo.stats_every_s = o.stats_every;
+  BackendRun br{area, cfg, lo, g_stop, o.quiet ? nullptr : stderr};
+  std::string what = o.file.empty() ? "shm /" + o.shm : o.file;
+  auto announce = [&](Server& s) {
+    if (!o.quiet)
+      std::fprintf(stderr, "mailboxd: serving %s (size %zu, protocol v%u, backend %s, epoch %u)\n", what.c_str(),
+                   area.size(), c::VERSION, o.backend.c_str(), ld_rlx(s.header().epoch));
+  };
+  must(run_backend(o.backend, br, announce));
+  if (out_fd != 1) ::close(out_fd);
+}
+}  // namespace
+
+static pxos::cli::Register reg(70, [](CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  auto* s = app.add_subcommand("mailboxd", "serve the mailbox (file for QEMU ivshmem, or POSIX shm): UART, GPU_EXECUTE, MMIO, ALLOC ...");
+  s->add_option("--file", o->file, "file to serve (created at --size if missing); QEMU maps it as ivshmem-plain BAR2");
+  s->add_option("--shm", o->shm, "POSIX shared memory object name (without '/')");
+  s->add_option("--size", o->size, "bytes when creating (default 1048576 = 1 MiB, the minimum)");
+  s->add_option("--backend", o->backend, "cpu (default) | webgpu | cuda")->check(CLI::IsMember({"cpu", "webgpu", "cuda"}));
+  s->add_option("--uart", o->uart, "UART_WRITE output file (appended; default stdout)");
+  s->add_option("--uart-in", o->uart_in, "UART_READ input file (default stdin)");
+  s->add_option("--spin-us", o->spin_us, "busy-poll this many µs after the last command before backing off (default 50)");
+  s->add_option("--max-sleep-us", o->max_sleep_us, "longest back-off sleep in µs (default 4000)");
+  s->add_option("--stats-every", o->stats_every, "print per-opcode counters to stderr every SEC seconds (0: at exit only)");
+  s->add_option("--mmio-window", o->mmio, "device window BASE:SIZE for MMIO_READ/WRITE (default 0xFEB00000:0x1000)");
+  s->add_option("--cpu", o->cpu, "pin the serving thread to this CPU");
+  s->add_flag("--quiet", o->quiet, "no start-up line and no exit statistics");
+  s->callback([o] { run(*o); });
+});

@@ -1,0 +1,367 @@
+// hypervisor.cpp: validation in classes (each reported to a sink), entry analysis, the
+// capability policy, and isolated runs (a new HostEnv and Machine per run).
+#include "hv/hypervisor.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/fs.hpp"
+#include "hv/suggest.hpp"
+#include "image/pxi.hpp"
+#include "isa/decode.hpp"
+#include "isa/isa.hpp"
+
+namespace pxos::hv {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json caps_json(vm::CapSet s) {
+  json a = json::array();
+  for (auto c : vm::all_caps())
+    if (s & vm::cap_bit(c)) a.push_back(std::string(vm::cap_name(c)));
+  return a;
+}
+
+std::string errc_name(Errc c) {
+  switch (c) {
+#define X(name, status, msg) \
+  case Errc::name: return #name;
+#include "common/errors.def"
+#undef X
+  }
+  return "Unknown";
+}
+
+// Static reachability from `entry` over the linked code: fall-through, jump and call targets,
+// and the instruction after each CALL (the callee returns there).
+EntryInfo analyze(const Linked& L, const EntryPoint& ep, uint32_t entry) {
+  EntryInfo info;
+  info.name = ep.name;
+  info.module = ep.module;
+  info.label = ep.label;
+  info.offset = entry;
+  const auto& code = L.module.code;
+  std::vector<uint8_t> seen(code.size(), 0);
+  std::vector<uint32_t> work{entry};
+  std::set<std::string> calls;
+  std::vector<uint8_t> mods(L.segments.size(), 0);
+  while (!work.empty()) {
+    uint32_t pc = work.back();
+    work.pop_back();
+    while (pc < code.size() && !seen[pc]) {
+      seen[pc] = 1;
+      auto in = isa::decode(code, pc);
+      if (!in) break;  // cannot happen after Program::load verified the code
+      if (in->op == isa::Op::HOST_CALL) {
+        if (const vm::HostCall* hc = vm::host_table()[size_t(in->operand)]) {
+          calls.insert(std::string(hc->name));
+          uint8_t bit = uint8_t(hc->cap);
+          if (!(info.needs & vm::cap_bit(hc->cap)) && bit < 32)
+            info.first_use[bit] = fmt::format("{} ({})", L.where(pc), hc->name);
+          info.needs |= vm::cap_bit(hc->cap);
+        }
+      }
+      if (in->info->fmt == isa::Fmt::ADDR) work.push_back(uint32_t(in->operand));
+      if (in->op == isa::Op::JMP || in->op == isa::Op::RET || in->op == isa::Op::HALT) break;
+      pc = in->next;
+    }
+  }
+  for (uint32_t pc = 0; pc < code.size(); ++pc)
+    if (seen[pc])
+      for (size_t s = 0; s < L.segments.size(); ++s)
+        if (pc >= L.segments[s].base && pc < L.segments[s].base + L.segments[s].size) mods[s] = 1;
+  for (size_t s = 0; s < L.segments.size(); ++s)
+    if (mods[s]) info.modules.push_back(L.segments[s].module);
+  info.host_calls.assign(calls.begin(), calls.end());
+  return info;
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
+  std::string s;
+  for (const auto& x : v) s += fmt::format("{}{}", s.empty() ? "" : sep, x);
+  return s.empty() ? "none" : s;
+}
+
+// Why the policy does not grant capability c (for the one-line refusal).
+std::string refusal_hint(const Policy& p, vm::CapSet declared, vm::Cap c) {
+  auto b = vm::cap_bit(c);
+  if (!(declared & b)) return fmt::format("the manifest does not declare it (add \"{}\" to $.runtime.capabilities)", vm::cap_name(c));
+  if (p.deny & b) return fmt::format("it is denied by --deny {}", vm::cap_name(c));
+  return fmt::format("the default policy grants only {}: pass --grant {}", cap_list(p.defaults), vm::cap_name(c));
+}
+
+}  // namespace
+
+std::string cap_list(vm::CapSet s) {
+  std::string out;
+  for (auto c : vm::all_caps())
+    if (s & vm::cap_bit(c)) out += fmt::format("{}{}", out.empty() ? "" : ", ", vm::cap_name(c));
+  return out.empty() ? "none" : out;
+}
+
+const EntryInfo* Image::entry(std::string_view n) const {
+  for (const auto& e : entries)
+    if (e.name == n) return &e;
+  return nullptr;
+}
+
+void log_check(RunLog* log, const Check& c) {
+  if (!log) return;
+  json f;
+  f["check"] = c.name;
+  f["ok"] = c.ok;
+  f["detail"] = c.detail;
+  log->record("check", f);
+}
+
+Result<Image> open_image(ByteView file, std::string_view name, const ValidateOptions& opt) {
+  auto a = decode_pxa(file, name);
+  if (!a) {
+    if (opt.sink) opt.sink(Check{"archive", false, a.error().to_string()});
+    return std::unexpected(a.error());
+  }
+  return open_archive(std::move(*a), name, opt);
+}
+
+Result<Image> open_archive(Archive archive, std::string_view name, const ValidateOptions& opt) {
+  auto report = [&](std::string_view check, bool ok, std::string detail) {
+    if (opt.sink) opt.sink(Check{check, ok, std::move(detail)});
+  };
+  // Each step: on failure, report the check and return its error unchanged.
+#define CHECK_OR_FAIL(check, expr)                                    \
+  do {                                                                \
+    if (auto st_ = (expr); !st_) {                                    \
+      report(check, false, st_.error().to_string());                  \
+      return std::unexpected(st_.error());                            \
+    }                                                                 \
+  } while (0)
+
+  Image img;
+  img.name = std::string(name);
+
+  // 1. archive: PNG, .pxi hash, payload structure, index hash, every entry's hash.
+  {
+    img.archive = std::move(archive);
+    if (!img.archive.manifest()) {
+      Error e{Errc::ManifestInvalid, fmt::format("{}: no manifest.json entry (pxos archive create takes it from DIR/manifest.json)", name)};
+      report("archive", false, e.detail);
+      return std::unexpected(e);
+    }
+    report("archive", true,
+           fmt::format("{} entries, {} payload bytes, sha256 {}", img.archive.entries.size(), img.archive.payload_bytes,
+                       hex(img.archive.hash)));
+  }
+  const std::string mf = fmt::format("{}: {}", name, kManifestName);
+
+  // 2. manifest: JSON, schema.
+  {
+    const Entry* e = img.archive.manifest();
+    auto m = parse_manifest(std::string_view(reinterpret_cast<const char*>(e->data.data()), e->data.size()), mf);
+    CHECK_OR_FAIL("manifest", m);
+    img.manifest = std::move(*m);
+    report("manifest", true,
+           fmt::format("{} {}, {} entrypoint{}", img.manifest.name, img.manifest.version, img.manifest.entrypoints.size(),
+                       img.manifest.entrypoints.size() == 1 ? "" : "s"));
+  }
+  Manifest& M = img.manifest;
+
+  // 3. runtime: can this build meet the requirements?
+  {
+    CHECK_OR_FAIL("runtime", check_runtime(M, mf));
+    report("runtime", true,
+           fmt::format("vm_version '{}' met by VM {}; capabilities {}; limits {} steps, {} output bytes, {} memory words, {} ms",
+                       M.vm_version.text.empty() ? "*" : M.vm_version.text, isa::kVmVersion, cap_list(M.caps),
+                       M.limits.max_steps, M.limits.max_output_bytes, M.limits.memory_words, M.limits.timeout_ms));
+  }
+
+  // 4. modules: each parses and verifies on its own.
+  std::vector<isa::Module> mods;
+  std::vector<std::string> names;
+  {
+    auto entries = img.archive.modules();
+    if (entries.empty()) {
+      Error e{Errc::ArchiveInvalid, fmt::format("{}: the archive holds no modules", name)};
+      report("modules", false, e.detail);
+      return std::unexpected(e);
+    }
+    std::string detail;
+    for (const Entry* e : entries) {
+      auto m = isa::parse_module(e->data, fmt::format("{}: module '{}'", name, e->name));
+      CHECK_OR_FAIL("modules", m);
+      CHECK_OR_FAIL("modules", verify_module(*m, e->name, M.limits.memory_words));
+      detail += fmt::format("{}{} ({} bytes)", detail.empty() ? "" : ", ", e->name, m->code.size());
+      mods.push_back(std::move(*m));
+      names.push_back(e->name);
+    }
+    report("modules", true, fmt::format("{} verif{}: {}", mods.size(), mods.size() == 1 ? "ies" : "y", detail));
+  }
+
+  // 5. link: resolve cross-module calls, no import cycles, one program.
+  {
+    std::vector<LinkInput> in;
+    for (size_t i = 0; i < mods.size(); ++i) in.push_back({names[i], &mods[i]});
+    auto L = link(in, name);
+    CHECK_OR_FAIL("link", L);
+    img.linked = std::move(*L);
+    vm::VerifyOptions vo;
+    vo.memory_words = M.limits.memory_words;
+    auto prog = vm::Program::load(img.linked.module, vo);
+    CHECK_OR_FAIL("link", prog);
+    img.program = std::move(*prog);
+    std::string graph;
+    for (const auto& s : img.linked.segments)
+      if (!s.imports.empty()) graph += fmt::format("{}{} -> {}", graph.empty() ? "" : "; ", s.module, join(s.imports));
+    report("link", true, fmt::format("{} bytes of code; imports: {}; no cycles", img.linked.module.code.size(),
+                                     graph.empty() ? "none" : graph));
+  }
+
+  // 6. entrypoints: each names a module of the archive and a label in it.
+  {
+    std::string detail;
+    for (const auto& ep : M.entrypoints) {
+      auto off = img.linked.resolve(ep.module, ep.label);
+      if (!off) {
+        std::string hint;
+        if (const Segment* s = img.linked.segment(ep.module)) {
+          std::vector<std::string> labels;
+          std::string prefix = ep.module + ":";
+          for (const auto& sym : img.linked.module.symbols)
+            if (sym.name.starts_with(prefix)) labels.push_back(sym.name.substr(prefix.size()));
+          if (auto g = closest(ep.label, labels); !g.empty()) hint = fmt::format(" (did you mean '{}'?)", g);
+          (void)s;
+        }
+        Error e{Errc::NotFound, fmt::format("{}: $.entrypoints.{}: \"{}\": {}{}", mf, ep.name, ep.module + ":" + ep.label,
+                                            off.error().detail, hint)};
+        report("entrypoints", false, e.detail);
+        return std::unexpected(e);
+      }
+      img.entries.push_back(analyze(img.linked, ep, *off));
+      detail += fmt::format("{}{} -> {}:{} @{:#06x}", detail.empty() ? "" : ", ", ep.name, ep.module, ep.label, *off);
+    }
+    report("entrypoints", true, detail);
+  }
+
+  // 7. capabilities: every entry's needs are declared; the declared ones are granted by policy.
+  {
+    for (const auto& e : img.entries)
+      for (auto c : vm::all_caps())
+        if ((e.needs & vm::cap_bit(c)) && !(M.caps & vm::cap_bit(c))) {
+          Error err{Errc::ManifestInvalid,
+                    fmt::format("{}: entry '{}' can call {} which needs capability '{}', but $.runtime.capabilities does not declare it",
+                                mf, e.name, e.first_use[uint8_t(c)], vm::cap_name(c))};
+          report("capabilities", false, err.detail);
+          return std::unexpected(err);
+        }
+    vm::CapSet allowed = opt.policy.allows();
+    vm::CapSet required = M.caps;
+    const EntryInfo* for_entry = nullptr;
+    if (opt.entry) {
+      for_entry = img.entry(*opt.entry);
+      required = for_entry ? for_entry->needs : 0;  // an unknown entry is reported by run()
+    }
+    if (!opt.check_policy) required = 0;
+    for (auto c : vm::all_caps())
+      if ((required & vm::cap_bit(c)) && !(allowed & vm::cap_bit(c))) {
+        std::string what = for_entry ? fmt::format("entry '{}' needs capability '{}' ({})", for_entry->name, vm::cap_name(c),
+                                                   for_entry->first_use[uint8_t(c)])
+                                     : fmt::format("the manifest requires capability '{}'", vm::cap_name(c));
+        Error err{Errc::CapabilityDenied,
+                  fmt::format("{}: {}, which is not granted: {}", name, what, refusal_hint(opt.policy, M.caps, c))};
+        report("capabilities", false, err.detail);
+        return std::unexpected(err);
+      }
+    report("capabilities", true,
+           fmt::format("declared: {}; granted by policy: {}", cap_list(M.caps), cap_list(M.caps & allowed)));
+  }
+#undef CHECK_OR_FAIL
+  return img;
+}
+
+Result<Image> open_image_file(const std::string& path, const ValidateOptions& opt) {
+  auto file = read_file(path, image::kMaxPayload * 2);
+  if (!file) {
+    if (opt.sink) opt.sink(Check{"archive", false, file.error().to_string()});
+    return std::unexpected(file.error());
+  }
+  return open_image(*file, path, opt);
+}
+
+Result<RunOutcome> run(const Image& img, const Policy& policy, const RunRequest& req, RunLog* log) {
+  const EntryInfo* e = img.entry(req.entry);
+  if (!e) {
+    std::vector<std::string> names;
+    for (const auto& x : img.entries) names.push_back(x.name);
+    std::string guess = closest(req.entry, names);
+    return failf(Errc::NotFound, "{}: no entrypoint '{}'{} (available: {})", img.name, req.entry,
+                 guess.empty() ? "" : fmt::format(", did you mean '{}'?", guess), img.manifest.entry_names());
+  }
+  RunOutcome out;
+  out.entry = e;
+  out.granted = img.manifest.caps & policy.allows();
+  for (auto c : vm::all_caps())
+    if ((e->needs & vm::cap_bit(c)) && !(out.granted & vm::cap_bit(c)))
+      return failf(Errc::CapabilityDenied, "{}: entry '{}' needs capability '{}' ({}), which is not granted: {}", img.name,
+                   e->name, vm::cap_name(c), e->first_use[uint8_t(c)], refusal_hint(policy, img.manifest.caps, c));
+  if (log) {
+    json f;
+    f["entry"] = e->name;
+    f["target"] = e->target();
+    f["offset"] = e->offset;
+    f["modules"] = e->modules;
+    f["needs"] = caps_json(e->needs);
+    f["granted"] = caps_json(out.granted);
+    log->record("entry", f);
+  }
+
+  // A fresh environment and machine: nothing carries over from any other run.
+  vm::HostEnv env;
+  env.granted = out.granted;
+  if (req.seed) env.seed = *req.seed;
+  env.input = req.input;
+  env.mailbox = req.mailbox;
+  vm::Machine machine(img.program, env);
+  vm::RunOptions ro;
+  const auto& L = img.manifest.limits;
+  ro.limits.max_steps = L.max_steps;
+  ro.limits.max_output_bytes = L.max_output_bytes;
+  ro.limits.timeout_ms = L.timeout_ms;
+  ro.limits.memory_words = L.memory_words;
+  ro.entry = e->offset;
+  ro.trace = req.trace;
+  ro.output = req.output;
+  out.result = machine.run(ro);
+  out.first_instruction = env.started;
+  if (!out.result.halted) {
+    // The VM names the merged program; name the module's own source file and line instead.
+    std::string prefix = img.program.where(out.result.trap_pc) + ": ";
+    std::string& d = out.result.trap.detail;
+    if (d.starts_with(prefix)) d = img.linked.where(out.result.trap_pc) + ": " + d.substr(prefix.size());
+  }
+  if (log) {
+    json f;
+    f["status"] = out.result.halted ? "halted" : "trap";
+    f["steps"] = out.result.steps;
+    f["seconds"] = out.result.seconds;
+    f["output_bytes"] = out.result.output_bytes;
+    f["exit_status"] = out.result.halted ? 0 : errc_exit_status(out.result.trap.code);
+    log->record("result", f);
+    if (!out.result.halted) {
+      json t;
+      t["code"] = errc_name(out.result.trap.code);
+      t["message"] = out.result.trap.detail;
+      t["pc"] = out.result.trap_pc;
+      if (const Segment* s = img.linked.segment_at(out.result.trap_pc)) {
+        t["module"] = s->module;
+        t["offset"] = out.result.trap_pc - s->base;
+      }
+      log->record("trap", t);
+    }
+  }
+  return out;
+}
+
+}  // namespace pxos::hv

@@ -1,0 +1,143 @@
+// pack.cpp: directory walking with strict rules (pack.hpp), assembly of .pxasm modules, and
+// extraction that cannot leave DIR (names are checked by the reader; symlinks are refused).
+#include "hv/pack.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include "asm/assembler.hpp"
+#include "common/fs.hpp"
+#include "image/pxi.hpp"
+#include "isa/module.hpp"
+
+namespace pxos::hv {
+namespace fs = std::filesystem;
+
+namespace {
+
+Status add_data(const fs::path& root, const fs::path& dir, std::vector<Entry>& out) {
+  std::error_code ec;
+  std::vector<fs::path> items;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) items.push_back(it->path());
+  if (ec) return failf(Errc::Io, "{}: {}", dir.string(), ec.message());
+  std::sort(items.begin(), items.end());
+  for (const auto& p : items) {
+    std::string fname = p.filename().string();
+    if (fname.starts_with(".")) continue;
+    auto st = fs::symlink_status(p, ec);
+    if (ec) return failf(Errc::Io, "{}: {}", p.string(), ec.message());
+    if (fs::is_symlink(st)) return failf(Errc::Io, "{}: is a symlink (archives hold only regular files)", p.string());
+    if (fs::is_directory(st)) {
+      if (auto s = add_data(root, p, out); !s) return s;
+      continue;
+    }
+    if (!fs::is_regular_file(st)) return failf(Errc::Io, "{}: not a regular file", p.string());
+    auto bytes = read_file(p.string());
+    if (!bytes) return std::unexpected(bytes.error());
+    Entry e;
+    e.type = EntryType::Data;
+    e.name = std::string(kDataPrefix) + fs::relative(p, root, ec).generic_string();
+    if (auto why = check_entry_name(e.type, e.name)) return failf(Errc::ArchiveInvalid, "{}: {}", p.string(), *why);
+    e.data = std::move(*bytes);
+    out.push_back(std::move(e));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Archive> pack_directory(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return failf(Errc::Io, "{}: not a directory", dir);
+  std::vector<fs::path> items;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) items.push_back(it->path());
+  if (ec) return failf(Errc::Io, "{}: {}", dir, ec.message());
+  std::sort(items.begin(), items.end());
+
+  Archive a;
+  std::optional<Entry> manifest;
+  std::map<std::string, std::pair<std::string, Entry>> modules;  // name -> (file, entry): sorted by name
+  std::vector<Entry> data;
+  for (const auto& p : items) {
+    std::string fname = p.filename().string(), path = p.string();
+    if (fname.starts_with(".")) continue;
+    auto st = fs::symlink_status(p, ec);
+    if (ec) return failf(Errc::Io, "{}: {}", path, ec.message());
+    if (fs::is_symlink(st)) return failf(Errc::Io, "{}: is a symlink (archives hold only regular files)", path);
+    if (fname == "data" && fs::is_directory(st)) {
+      if (auto s = add_data(p, p, data); !s) return std::unexpected(s.error());
+      continue;
+    }
+    std::string ext = p.extension().string(), stem = p.stem().string();
+    bool is_mod = ext == ".pxasm" || ext == ".pxi";
+    if (!fs::is_regular_file(st) || (fname != kManifestName && !is_mod))
+      return failf(Errc::ArchiveInvalid, "{}: not part of an archive (a directory holds manifest.json, *.pxasm, *.pxi and data/)",
+                   path);
+    auto bytes = read_file(path);
+    if (!bytes) return std::unexpected(bytes.error());
+    if (fname == kManifestName) {
+      manifest = Entry{EntryType::Manifest, std::string(kManifestName), std::move(*bytes), {}, 0};
+      continue;
+    }
+    if (!is_module_name(stem))
+      return failf(Errc::ArchiveInvalid, "{}: '{}' is not a module name ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters)", path, stem);
+    isa::Module m;
+    if (ext == ".pxasm") {
+      std::string_view src(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+      auto r = assembler::assemble(src, path);
+      if (!r) return std::unexpected(r.error());
+      m = std::move(*r);
+      m.source = fname;  // traps name the file as it was in the archive's directory
+    } else {
+      auto img = image::decode_pxi(*bytes, path);
+      if (!img) return std::unexpected(img.error());
+      if (img->kind != image::Kind::Bytecode)
+        return failf(Errc::ArchiveInvalid, "{}: holds a {} payload, not a bytecode module", path, image::kind_name(img->kind));
+      auto r = isa::parse_module(img->payload, path);
+      if (!r) return std::unexpected(r.error());
+      m = std::move(*r);
+      if (m.source.empty()) m.source = fname;
+    }
+    Entry e{EntryType::Module, stem, isa::serialize(m), {}, 0};
+    auto [it, fresh] = modules.try_emplace(stem, fname, std::move(e));
+    if (!fresh) return failf(Errc::ArchiveInvalid, "{}: module '{}' given twice ({} and {})", dir, stem, it->second.first, fname);
+  }
+  if (!manifest) return failf(Errc::ManifestInvalid, "{}: no manifest.json", dir);
+  if (modules.empty()) return failf(Errc::ArchiveInvalid, "{}: no modules (*.pxasm or *.pxi)", dir);
+  a.entries.push_back(std::move(*manifest));
+  for (auto& [n, fe] : modules) a.entries.push_back(std::move(fe.second));
+  for (auto& d : data) a.entries.push_back(std::move(d));
+  return a;
+}
+
+Status extract_archive(const Archive& a, const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return failf(Errc::Io, "{}: cannot create: {}", dir, ec.message());
+  fs::path root(dir);
+  for (const auto& e : a.entries) {
+    // The reader already refused "..", absolute names and backslashes; refuse symlinks on the way too.
+    if (auto why = check_entry_name(e.type, e.name)) return failf(Errc::ArchiveInvalid, "entry '{}': {}", e.name, *why);
+    std::string rel = e.type == EntryType::Module ? e.name + ".pxi" : e.name;
+    const fs::path relp(rel);
+    fs::path target = root / relp;
+    fs::path walk = root;
+    for (const auto& part : relp) {
+      walk /= part;
+      auto st = fs::symlink_status(walk, ec);
+      if (!ec && fs::is_symlink(st)) return failf(Errc::Io, "{}: is a symlink; refusing to write through it", walk.string());
+    }
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) return failf(Errc::Io, "{}: cannot create: {}", target.parent_path().string(), ec.message());
+    Status s = e.type == EntryType::Module ? image::save_pxi(target.string(), e.data, image::Kind::Bytecode)
+                                           : write_file_atomic(target.string(), e.data);
+    if (!s) return s;
+  }
+  return {};
+}
+
+}  // namespace pxos::hv
