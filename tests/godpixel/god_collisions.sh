@@ -26,12 +26,12 @@ PY
 collided=$(grep -l '^collision' "$T"/c*.txt | wc -l)
 echo "$collided of $N creates met at least one taken key"
 [ "$collided" -ge 8 ] || fail "too few collisions for 6-bit keys"
-grep -h '^collision' "$T"/c*.txt | head -3
+grep -h '^collision' "$T"/c*.txt | head -3 || true  # (grep may die of SIGPIPE once head has its lines)
 for i in $(seq 1 $N); do
   "$PXOS" god resurrect "$T/k$i.png" -o "$T/r$i.pxi" >/dev/null
   cmp "$T/p$i.pxi" "$T/r$i.pxi" || fail "program $i did not resurrect exactly"
 done
-[ "$("$PXOS" run "$T/k37.png" | head -1)" = 37 ] || fail "run under collisions"
+[ "$("$PXOS" run "$T/k37.png" | sed -n 1p)" = 37 ] || fail "run under collisions"
 [ "$("$PXOS" god ls | grep -c '^0x')" = $N ] || fail "ls count"
 "$PXOS" god verify | tail -1
 echo "god_collisions: all passed"

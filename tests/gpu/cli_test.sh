@@ -5,12 +5,13 @@ set -euo pipefail
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 if [ "${PXOS_GPU_EXPECT_NONE:-0}" = 1 ] && ! "$PXOS" gpu info >/dev/null 2>&1; then
   echo "expected: no GPU adapter; checking the message only"
-  "$PXOS" gpu info 2>&1 | grep -q "pxos: " ; exit 0
+  grep -q "pxos: " <<<"$("$PXOS" gpu info 2>&1)"; exit 0
 fi
-"$PXOS" gpu info | grep -q "backend          Vulkan"
+# (output captured first: with pipefail, `cmd | grep -q` can fail when grep quits early)
+grep -q "backend          Vulkan" <<<"$("$PXOS" gpu info)"
 
 # check: clean file ok; a broken one prints FILE:line:col and exits non-zero
-"$PXOS" gpu check kernels/matmul_v2.wgsl | grep -q "kernels/matmul_v2.wgsl: ok"
+grep -q "kernels/matmul_v2.wgsl: ok" <<<"$("$PXOS" gpu check kernels/matmul_v2.wgsl)"
 printf '@compute @workgroup_size(1)\nfn main() {\n  let x = 1u +;\n}\n' > "$t/bad.wgsl"
 if "$PXOS" gpu check "$t/bad.wgsl" 2>"$t/err"; then echo "check accepted a bad shader"; exit 1; fi
 grep -Eq "^$t/bad.wgsl:3:[0-9]+: error: " "$t/err" || { cat "$t/err"; exit 1; }
@@ -21,7 +22,7 @@ cat > "$t/dbl.wgsl" <<'W'
 @compute @workgroup_size(4) fn twice(@builtin(global_invocation_id) g: vec3u) { v[g.x] = v[g.x] * 2u; }
 W
 printf '\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00' > "$t/in.bin"
-"$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/in.bin" --print u32 | grep -q "binding 0 (16 bytes): 2 4 6 8"
+grep -q "binding 0 (16 bytes): 2 4 6 8" <<<"$("$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/in.bin" --print u32)"
 "$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/in.bin" --out "$t"
 cmp <(printf '\x02\x00\x00\x00\x04\x00\x00\x00\x06\x00\x00\x00\x08\x00\x00\x00') "$t/binding0.bin"
 if "$PXOS" gpu run "$t/dbl.wgsl" --entry missing --buffers "$t/in.bin" 2>"$t/err"; then exit 1; fi
