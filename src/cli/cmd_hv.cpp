@@ -50,17 +50,7 @@ struct PolicyArgs {
     return p;
   }
   static vm::CapSet parse(const std::vector<std::string>& names, const char* flag) {
-    vm::CapSet s = 0;
-    for (const auto& n : names) {
-      auto c = vm::cap_lookup(n);
-      if (!c) {
-        std::string known;
-        for (auto k : vm::all_caps()) known += fmt::format("{}{}", known.empty() ? "" : ", ", vm::cap_name(k));
-        throw Failure(Error{Errc::Usage, fmt::format("{} {}: unknown capability (known: {})", flag, n, known)});
-      }
-      s |= vm::cap_bit(*c);
-    }
-    return s;
+    return must(vm::parse_caps(names, flag));
   }
 };
 

@@ -17,20 +17,6 @@ struct RunArgs {
   std::vector<std::string> grant, deny;
 };
 
-vm::CapSet parse_caps(const std::vector<std::string>& names, const char* flag) {
-  vm::CapSet s = 0;
-  for (const auto& n : names) {
-    auto c = vm::cap_lookup(n);
-    if (!c) {
-      std::string known;
-      for (auto k : vm::all_caps()) known += fmt::format("{}{}", known.empty() ? "" : ", ", vm::cap_name(k));
-      throw Failure(Error{Errc::Usage, fmt::format("{} {}: unknown capability (known: {})", flag, n, known)});
-    }
-    s |= vm::cap_bit(*c);
-  }
-  return s;
-}
-
 Register reg(20, [](CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* s = app.add_subcommand("run", "Run a program (.pxi, .pxasm, legacy PixelFS, or god-pixel key)");
@@ -53,8 +39,8 @@ Register reg(20, [](CLI::App& app) {
     vm::Program prog = must(vm::Program::load(std::move(m), vo));
     vm::HostEnv env;
     env.granted = vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random) | vm::cap_bit(vm::Cap::input);
-    env.granted |= parse_caps(a->grant, "--grant");
-    env.granted &= ~parse_caps(a->deny, "--deny");
+    env.granted |= must(vm::parse_caps(a->grant, "--grant"));
+    env.granted &= ~must(vm::parse_caps(a->deny, "--deny"));
     if (a->seed) env.seed = a->seed;
     vm::Machine machine(prog, env);
     vm::RunOptions ro;

@@ -153,4 +153,18 @@ std::string_view cap_doc(Cap c) {
 }
 std::span<const Cap> all_caps() { return kCapList; }
 
+Result<CapSet> parse_caps(std::span<const std::string> names, std::string_view flag) {
+  CapSet s = 0;
+  for (const auto& n : names) {
+    auto c = cap_lookup(n);
+    if (!c) {
+      std::string known;
+      for (auto k : all_caps()) known += fmt::format("{}{}", known.empty() ? "" : ", ", cap_name(k));
+      return failf(Errc::Usage, "{} {}: unknown capability (known: {})", flag, n, known);
+    }
+    s |= cap_bit(*c);
+  }
+  return s;
+}
+
 }  // namespace pxos::vm

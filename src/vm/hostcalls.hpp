@@ -30,6 +30,9 @@ std::optional<Cap> cap_lookup(std::string_view name);
 std::string_view cap_name(Cap c);
 std::string_view cap_doc(Cap c);
 std::span<const Cap> all_caps();
+// Capability names (as given to --grant/--deny) to a set; an unknown name is an error that
+// lists the known ones. `flag` prefixes the message.
+Result<CapSet> parse_caps(std::span<const std::string> names, std::string_view flag);
 
 struct HostEnv {
   CapSet granted = 0;

@@ -17,6 +17,7 @@ Status verify(const isa::Module& m, const VerifyOptions& opt) {
   if (m.code.size() > isa::kMaxCodeBytes) return failf(Errc::VerifyError, "{}: code too large", src);
   std::vector<uint8_t> start(m.code.size() + 1, 0);
   std::vector<isa::Insn> insns;
+  insns.reserve(m.code.size() / 2 + 1);  // instructions average well over 2 bytes
   for (uint32_t pc = 0; pc < m.code.size();) {
     auto in = isa::decode(m.code, pc);
     if (!in) return failf(Errc::VerifyError, "{}: {}", src, in.error().detail);
@@ -114,6 +115,7 @@ Result<Program> Program::load(isa::Module m, const VerifyOptions& opt) {
   Program p;
   p.pc_to_cell_.assign(m.code.size() + 1, -1);
   std::vector<isa::Insn> insns;
+  insns.reserve(m.code.size() / 2 + 1);
   for (uint32_t pc = 0; pc < m.code.size();) {
     auto in = isa::decode(m.code, pc);  // cannot fail after verify
     p.pc_to_cell_[pc] = int32_t(insns.size());
