@@ -15,20 +15,23 @@ Status verify(const isa::Module& m, const VerifyOptions& opt) {
   const std::string& src = m.source.empty() ? std::string("<module>") : m.source;
   if (m.code.empty()) return failf(Errc::VerifyError, "{}: empty program (no instructions)", src);
   if (m.code.size() > isa::kMaxCodeBytes) return failf(Errc::VerifyError, "{}: code too large", src);
+  // Pass 1 marks instruction starts; pass 2 checks operands against them. Decoding twice is
+  // cheaper than keeping every decoded instruction (start-up time of large archives).
   std::vector<uint8_t> start(m.code.size() + 1, 0);
-  std::vector<isa::Insn> insns;
-  insns.reserve(m.code.size() / 2 + 1);  // instructions average well over 2 bytes
+  isa::Insn last{};
   for (uint32_t pc = 0; pc < m.code.size();) {
     auto in = isa::decode(m.code, pc);
     if (!in) return failf(Errc::VerifyError, "{}: {}", src, in.error().detail);
     start[pc] = 1;
-    insns.push_back(*in);
+    last = *in;
     pc = in->next;
   }
   for (const auto& r : m.relocs)
     return failf(Errc::LinkError, "{}: offset {:#x}: unresolved cross-module call '{}' (run it through `pxos hv`)", src,
                  r.at - 1, r.target);
-  for (const auto& in : insns) {
+  for (uint32_t pc = 0; pc < m.code.size();) {
+    const isa::Insn in = *isa::decode(m.code, pc);  // cannot fail: pass 1 decoded it
+    pc = in.next;
     switch (in.info->fmt) {
       case Fmt::ADDR:
         if (in.operand >= int64_t(m.code.size()) || !start[size_t(in.operand)])
@@ -47,10 +50,9 @@ Status verify(const isa::Module& m, const VerifyOptions& opt) {
       default: break;
     }
   }
-  Op last = insns.back().op;
-  if (last != Op::JMP && last != Op::RET && last != Op::HALT)
+  if (last.op != Op::JMP && last.op != Op::RET && last.op != Op::HALT)
     return failf(Errc::VerifyError, "{}: offset {:#x}: execution can fall off the end of the code after {} (end with HALT, RET or JMP)",
-                 src, insns.back().pc, insns.back().info->name);
+                 src, last.pc, last.info->name);
   return {};
 }
 
@@ -113,18 +115,16 @@ std::vector<uint8_t> fuse(const std::vector<Cell>& c) {
 Result<Program> Program::load(isa::Module m, const VerifyOptions& opt) {
   if (auto v = verify(m, opt); !v) return std::unexpected(v.error());
   Program p;
+  // Pass 1 numbers the instructions (jump operands need the cell of any offset); pass 2 fills cells.
   p.pc_to_cell_.assign(m.code.size() + 1, -1);
-  std::vector<isa::Insn> insns;
-  insns.reserve(m.code.size() / 2 + 1);
-  for (uint32_t pc = 0; pc < m.code.size();) {
-    auto in = isa::decode(m.code, pc);  // cannot fail after verify
-    p.pc_to_cell_[pc] = int32_t(insns.size());
-    insns.push_back(*in);
-    pc = in->next;
-  }
-  p.cells_.resize(insns.size());
-  for (size_t i = 0; i < insns.size(); ++i) {
-    const auto& in = insns[i];
+  int32_t n = 0;
+  for (uint32_t pc = 0; pc < m.code.size(); pc = isa::decode(m.code, pc)->next)  // cannot fail after verify
+    p.pc_to_cell_[pc] = n++;
+  p.cells_.resize(size_t(n));
+  size_t i = 0;
+  for (uint32_t pc = 0; pc < m.code.size(); ++i) {
+    const isa::Insn in = *isa::decode(m.code, pc);
+    pc = in.next;
     Cell& c = p.cells_[i];
     c.pc_op = in.pc | uint32_t(uint8_t(in.op)) << 24;
     switch (in.info->fmt) {
@@ -136,10 +136,10 @@ Result<Program> Program::load(isa::Module m, const VerifyOptions& opt) {
       default: c.a = int32_t(in.operand); break;
     }
   }
-  p.runlen_.resize(insns.size());
-  for (size_t i = insns.size(); i-- > 0;) {
-    bool ends = isa::ends_run(insns[i].op) || i + 1 == insns.size();
-    p.runlen_[i] = ends ? 1 : 1 + p.runlen_[i + 1];
+  p.runlen_.resize(p.cells_.size());
+  for (size_t k = p.cells_.size(); k-- > 0;) {
+    bool ends = isa::ends_run(Op(p.cells_[k].op())) || k + 1 == p.cells_.size();
+    p.runlen_[k] = ends ? 1 : 1 + p.runlen_[k + 1];
   }
   p.super_ = fuse(p.cells_);
   p.mod_ = std::move(m);
