@@ -102,6 +102,12 @@ constexpr HostCall kCalls[] = {
 #undef HOSTCALL
 };
 static_assert(sizeof(kCalls) / sizeof(kCalls[0]) < 256);
+constexpr bool fits_arg_buffers() {  // Machine::host_call passes at most 8 arguments and results
+  for (const auto& c : kCalls)
+    if (c.pops > 8 || c.pushes > 8) return false;
+  return true;
+}
+static_assert(fits_arg_buffers(), "a host call pops or pushes more than Machine::host_call's buffers hold");
 
 struct CapInfo { Cap cap; std::string_view name, doc; };
 constexpr CapInfo kCaps[] = {
