@@ -252,19 +252,19 @@ Machine::Exit Machine::loop(int64_t& fuel) {
 
   VM_CASE(PUSH) { ROOM(1); *sp++ = ip->a; VM_BREAK; }
   VM_CASE(POP) { NEED(1); --sp; VM_BREAK; }
-  VM_CASE(ADD) { BINOP(I32(U32(a) + U32(b))); VM_BREAK; }
-  VM_CASE(SUB) { BINOP(I32(U32(a) - U32(b))); VM_BREAK; }
-  VM_CASE(MUL) { BINOP(I32(U32(a) * U32(b))); VM_BREAK; }
+  VM_CASE(ADD) { BINOP(apply<Op::ADD>(a, b)); VM_BREAK; }
+  VM_CASE(SUB) { BINOP(apply<Op::SUB>(a, b)); VM_BREAK; }
+  VM_CASE(MUL) { BINOP(apply<Op::MUL>(a, b)); VM_BREAK; }
   VM_CASE(DIV) {
     NEED(2);
     if (UNLIKELY(sp[-1] == 0)) TRAP("division by zero");
-    BINOP(b == -1 ? I32(0u - U32(a)) : a / b);  // INT32_MIN / -1 wraps to INT32_MIN
+    BINOP(apply<Op::DIV>(a, b));  // INT32_MIN / -1 wraps to INT32_MIN
     VM_BREAK;
   }
   VM_CASE(MOD) {
     NEED(2);
     if (UNLIKELY(sp[-1] == 0)) TRAP("division by zero (MOD)");
-    BINOP(b == -1 ? 0 : a % b);
+    BINOP(apply<Op::MOD>(a, b));
     VM_BREAK;
   }
   VM_CASE(NEG) { NEED(1); sp[-1] = I32(0u - U32(sp[-1])); VM_BREAK; }
@@ -307,19 +307,19 @@ Machine::Exit Machine::loop(int64_t& fuel) {
     sp[-1] = a;
     VM_BREAK;
   }
-  VM_CASE(EQ) { BINOP(a == b); VM_BREAK; }
-  VM_CASE(LT) { BINOP(a < b); VM_BREAK; }
-  VM_CASE(GT) { BINOP(a > b); VM_BREAK; }
-  VM_CASE(NE) { BINOP(a != b); VM_BREAK; }
-  VM_CASE(LE) { BINOP(a <= b); VM_BREAK; }
-  VM_CASE(GE) { BINOP(a >= b); VM_BREAK; }
-  VM_CASE(AND) { BINOP(a & b); VM_BREAK; }
-  VM_CASE(OR) { BINOP(a | b); VM_BREAK; }
-  VM_CASE(XOR) { BINOP(a ^ b); VM_BREAK; }
+  VM_CASE(EQ) { BINOP(apply<Op::EQ>(a, b)); VM_BREAK; }
+  VM_CASE(LT) { BINOP(apply<Op::LT>(a, b)); VM_BREAK; }
+  VM_CASE(GT) { BINOP(apply<Op::GT>(a, b)); VM_BREAK; }
+  VM_CASE(NE) { BINOP(apply<Op::NE>(a, b)); VM_BREAK; }
+  VM_CASE(LE) { BINOP(apply<Op::LE>(a, b)); VM_BREAK; }
+  VM_CASE(GE) { BINOP(apply<Op::GE>(a, b)); VM_BREAK; }
+  VM_CASE(AND) { BINOP(apply<Op::AND>(a, b)); VM_BREAK; }
+  VM_CASE(OR) { BINOP(apply<Op::OR>(a, b)); VM_BREAK; }
+  VM_CASE(XOR) { BINOP(apply<Op::XOR>(a, b)); VM_BREAK; }
   VM_CASE(NOT) { NEED(1); sp[-1] = ~sp[-1]; VM_BREAK; }
-  VM_CASE(SHL) { BINOP(I32(U32(a) << (U32(b) & 31))); VM_BREAK; }
-  VM_CASE(SHR) { BINOP(I32(U32(a) >> (U32(b) & 31))); VM_BREAK; }
-  VM_CASE(SAR) { BINOP(a >> (U32(b) & 31)); VM_BREAK; }
+  VM_CASE(SHL) { BINOP(apply<Op::SHL>(a, b)); VM_BREAK; }
+  VM_CASE(SHR) { BINOP(apply<Op::SHR>(a, b)); VM_BREAK; }
+  VM_CASE(SAR) { BINOP(apply<Op::SAR>(a, b)); VM_BREAK; }
   VM_CASE(JMP) { JUMP_TO(ip->a); }
   VM_CASE(JZ) {
     NEED(1);
