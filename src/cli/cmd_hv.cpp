@@ -215,6 +215,7 @@ Register reg_hv(40, [](CLI::App& app) {
     PolicyArgs pol;
     uint64_t seed = 0;
     bool stats = false, trace = false;
+    hv::OperatorLimits caps;
   };
   auto r = std::make_shared<RunArgs>();
   auto* rs = h->add_subcommand("run", "Validate, then run ENTRY (default \"default\") under the manifest's limits");
@@ -225,6 +226,12 @@ Register reg_hv(40, [](CLI::App& app) {
   rs->add_option("--log", r->log, "append JSON-lines records to FILE");
   rs->add_flag("--stats", r->stats, "report start-up phases and instructions executed on stderr");
   rs->add_flag("--trace", r->trace, "print each executed instruction and the stack to stderr");
+  // Operator limits: each can only lower the manifest's (the archive's author picks the rest).
+  rs->add_option("--max-steps", r->caps.max_steps, "at most N instructions, if the manifest allows more")->check(at_least("--max-steps", true));
+  rs->add_option("--max-output", r->caps.max_output_bytes, "at most N bytes of output, if the manifest allows more")
+      ->check(at_least("--max-output", true));
+  rs->add_option("--timeout-ms", r->caps.timeout_ms, "at most this much wall time, if the manifest allows more")
+      ->check(at_least("--timeout-ms", true));
   rs->callback([r, seed_opt] {
     Clock::time_point t0 = process_t0();
     hv::Policy pol = r->pol.policy();
@@ -255,6 +262,7 @@ Register reg_hv(40, [](CLI::App& app) {
     req.entry = r->entry;
     if (seed_opt->count()) req.seed = r->seed;
     req.trace = r->trace;
+    req.caps = r->caps;
     auto out = hv::run(*img, pol, req, &log);
     if (!out) {
       log_failure(log, out.error(), "refused");

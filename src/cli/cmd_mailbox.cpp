@@ -110,7 +110,8 @@ static pxos::cli::Register reg(70, [](CLI::App& app) {
   s->add_option("--uart-in", o->uart_in, "UART_READ input file (default stdin)");
   s->add_option("--spin-us", o->spin_us, "busy-poll this many µs after the last command before backing off (default 50)");
   s->add_option("--max-sleep-us", o->max_sleep_us, "longest back-off sleep in µs (default 4000)");
-  s->add_option("--stats-every", o->stats_every, "print per-opcode counters to stderr every SEC seconds (0: at exit only)");
+  s->add_option("--stats-every", o->stats_every, "print per-opcode counters to stderr every SEC seconds (0: at exit only)")
+      ->check(pxos::cli::at_least("--stats-every"));
   s->add_option("--mmio-window", o->mmio, "device window BASE:SIZE for MMIO_READ/WRITE (default 0xFEB00000:0x1000)");
   s->add_option("--cpu", o->cpu, "pin the serving thread to this CPU");
   s->add_flag("--quiet", o->quiet, "no start-up line and no exit statistics");

@@ -21,9 +21,9 @@ Register reg(20, [](CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* s = app.add_subcommand("run", "Run a program (.pxi, .pxasm, legacy PixelFS, or god-pixel key)");
   s->add_option("input", a->input, "program")->required();
-  s->add_option("--max-steps", a->max_steps, "stop with a trap after N instructions (default: no limit)");
-  s->add_option("--max-output", a->max_output, "stop after N bytes of output (default: no limit)");
-  s->add_option("--timeout-ms", a->timeout_ms, "stop after this much wall time (default: none)");
+  s->add_option("--max-steps", a->max_steps, "stop with a trap after N instructions (default: no limit)")->check(at_least("--max-steps"));
+  s->add_option("--max-output", a->max_output, "stop after N bytes of output (default: no limit)")->check(at_least("--max-output"));
+  s->add_option("--timeout-ms", a->timeout_ms, "stop after this much wall time (default: none)")->check(at_least("--timeout-ms"));
   s->add_option("--memory-words", a->memory_words, "data memory size in words (default 1024, max 65536)");
   s->add_option("--seed", a->seed, "seed of the random host call (default: fixed)");
   s->add_option("--grant", a->grant, "grant a capability (clock, random and input are granted by default)");

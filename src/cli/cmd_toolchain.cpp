@@ -89,7 +89,9 @@ Register reg(10, [](CLI::App& app) {
     s->add_flag("--offsets", *offsets, "annotate each instruction with its byte offset");
     s->callback([in, offsets] {
       isa::Module m = must(load_module(*in));
-      std::string text = must(assembler::disassemble(m, *offsets));
+      auto dis = assembler::disassemble(m, *offsets);
+      if (!dis) throw Failure(Error{dis.error().code, fmt::format("{}: {}", *in, dis.error().detail)});  // name the file
+      const std::string& text = *dis;
       std::fwrite(text.data(), 1, text.size(), stdout);
     });
   }

@@ -3,6 +3,11 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <fmt/format.h>
+
+#include <string>
+#include <string_view>
+
 #include "common/error.hpp"
 
 namespace pxos::cli {
@@ -13,6 +18,23 @@ using Setup = void (*)(CLI::App& root);
 struct Register {
   Register(int order, Setup setup);
 };
+
+// For numeric flags: CLI11 turns "-5" into a huge unsigned value (or keeps it), which reads
+// as "unlimited". This check refuses a negative number (or a zero when `positive`) as a usage
+// error, one line (thrown as Failure, so it bypasses CLI11's two-line message).
+inline CLI::Validator at_least(std::string_view flag, bool positive = false) {
+  return CLI::Validator(
+      [flag = std::string(flag), positive](std::string& v) -> std::string {
+        std::string_view t(v);
+        while (!t.empty() && (t.front() == ' ' || t.front() == '+')) t.remove_prefix(1);
+        bool neg = t.starts_with('-');
+        bool zero = !t.empty() && t.find_first_not_of("0.") == std::string_view::npos;
+        if (neg || (positive && zero))
+          throw Failure(Error{Errc::Usage, fmt::format("{} {}: must be {}", flag, v, positive ? "at least 1" : "0 or more")});
+        return {};
+      },
+      positive ? "N>0" : "N>=0");
+}
 
 // Set by a callback that wants a non-zero exit without an error message of its own.
 void set_exit_code(int code);

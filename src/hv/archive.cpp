@@ -95,6 +95,9 @@ Result<Bytes> encode_archive(Archive& a) {
     iw.str(e.name);
     off += e.data.size();
   }
+  for (const auto& n : seen)
+    if (auto it = seen.lower_bound(std::string(n) + "/"); it != seen.end() && it->starts_with(std::string(n) + "/"))
+      return failf(Errc::ArchiveInvalid, "entry '{}' is a file and also the directory of entry '{}'", n, *it);
   if (index.size() > UINT32_MAX) return fail(Errc::ArchiveInvalid, "index too large");
   a.hash = sha256(index);
   Bytes out;
@@ -181,6 +184,10 @@ Result<Archive> parse_archive(ByteView p, std::string_view name) {
     expect = off + size;
     a.entries.push_back(std::move(e));
   }
+  // "data/a" and "data/a/b" cannot both be extracted: one name would be a file and a directory.
+  for (const auto& n : seen)
+    if (auto it = seen.lower_bound(n + "/"); it != seen.end() && it->starts_with(n + "/"))
+      return bad(kHeaderSize, fmt::format("entry '{}' is a file and also the directory of entry '{}'", n, *it));
   if (!ir.at_end()) return bad(kHeaderSize + ir.pos(), fmt::format("{} stray bytes after the last index entry", ir.remaining()));
   if (expect != data_len) return bad(data_start + expect, fmt::format("{} data bytes belong to no entry", data_len - expect));
   return a;

@@ -239,6 +239,12 @@ Result<Image> open_archive(Archive archive, std::string_view name, const Validat
         report("entrypoints", false, e.detail);
         return std::unexpected(e);
       }
+      if (img.program.cell_at(*off) < 0) {  // a label past the last instruction or inside one
+        Error e{Errc::ManifestInvalid, fmt::format("{}: $.entrypoints.{}: \"{}\": offset {:#06x} does not start an instruction",
+                                                   mf, ep.name, ep.module + ":" + ep.label, *off)};
+        report("entrypoints", false, e.detail);
+        return std::unexpected(e);
+      }
       img.entries.push_back(analyze(img.linked, ep, *off));
       detail += fmt::format("{}{} -> {}:{} @{:#06x}", detail.empty() ? "" : ", ", ep.name, ep.module, ep.label, *off);
     }
@@ -326,9 +332,11 @@ Result<RunOutcome> run(const Image& img, const Policy& policy, const RunRequest&
   vm::Machine machine(img.program, env);
   vm::RunOptions ro;
   const auto& L = img.manifest.limits;
-  ro.limits.max_steps = L.max_steps;
-  ro.limits.max_output_bytes = L.max_output_bytes;
-  ro.limits.timeout_ms = L.timeout_ms;
+  // The smaller of the two, where 0 means "no limit" on either side.
+  auto lower = [](uint64_t manifest, uint64_t op) { return !op ? manifest : !manifest ? op : std::min(manifest, op); };
+  ro.limits.max_steps = lower(L.max_steps, req.caps.max_steps);
+  ro.limits.max_output_bytes = lower(L.max_output_bytes, req.caps.max_output_bytes);
+  ro.limits.timeout_ms = lower(L.timeout_ms, req.caps.timeout_ms);
   ro.limits.memory_words = L.memory_words;
   ro.entry = e->offset;
   ro.trace = req.trace;

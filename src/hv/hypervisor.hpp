@@ -89,6 +89,12 @@ Result<Image> open_image_file(const std::string& path, const ValidateOptions& op
 
 using HostMailbox = decltype(vm::HostEnv::mailbox);
 
+// Limits the operator sets on the command line; each only lowers the manifest's (0 or unset
+// leaves it as the manifest says).
+struct OperatorLimits {
+  uint64_t max_steps = 0, max_output_bytes = 0, timeout_ms = 0;
+};
+
 struct RunRequest {
   std::string entry = "default";
   std::optional<uint64_t> seed;                      // random host call seed (--seed)
@@ -96,6 +102,7 @@ struct RunRequest {
   std::function<void(std::string_view)> output;      // program output; default stdout
   HostMailbox mailbox;                               // mailbox capability hook (unset: traps)
   bool trace = false;
+  OperatorLimits caps;
 };
 
 struct RunOutcome {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <system_error>
 
 #include "asm/assembler.hpp"
@@ -116,11 +117,15 @@ Result<Archive> pack_directory(const std::string& dir) {
 
 Status extract_archive(const Archive& a, const std::string& dir) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return failf(Errc::Io, "{}: cannot create: {}", dir, ec.message());
   fs::path root(dir);
+  // All or nothing: every entry is checked and encoded before the first byte is written, and
+  // whatever this extraction created is removed again if a write still fails (full disk).
+  struct Planned { fs::path target; Bytes bytes; };
+  std::vector<Planned> plan;
+  std::set<std::string> files;
   for (const auto& e : a.entries) {
-    // The reader already refused "..", absolute names and backslashes; refuse symlinks on the way too.
+    // The reader already refused "..", absolute names, backslashes and a name that is also a
+    // directory of another; refuse symlinks and things in the way too.
     if (auto why = check_entry_name(e.type, e.name)) return failf(Errc::ArchiveInvalid, "entry '{}': {}", e.name, *why);
     std::string rel = e.type == EntryType::Module ? e.name + ".pxi" : e.name;
     const fs::path relp(rel);
@@ -129,13 +134,43 @@ Status extract_archive(const Archive& a, const std::string& dir) {
     for (const auto& part : relp) {
       walk /= part;
       auto st = fs::symlink_status(walk, ec);
-      if (!ec && fs::is_symlink(st)) return failf(Errc::Io, "{}: is a symlink; refusing to write through it", walk.string());
+      if (ec || !fs::exists(st)) continue;
+      if (fs::is_symlink(st)) return failf(Errc::Io, "{}: is a symlink; refusing to write through it", walk.string());
+      if (walk != target && !fs::is_directory(st)) return failf(Errc::Io, "{}: exists and is not a directory", walk.string());
+      if (walk == target && !fs::is_regular_file(st)) return failf(Errc::Io, "{}: exists and is not a regular file", walk.string());
     }
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) return failf(Errc::Io, "{}: cannot create: {}", target.parent_path().string(), ec.message());
-    Status s = e.type == EntryType::Module ? image::save_pxi(target.string(), e.data, image::Kind::Bytecode)
-                                           : write_file_atomic(target.string(), e.data);
-    if (!s) return s;
+    for (const auto& f : files)  // a file of this extraction where a directory must go, or the reverse
+      if (rel.starts_with(f + "/") || f.starts_with(rel + "/"))
+        return failf(Errc::ArchiveInvalid, "entry '{}': '{}' would be both a file and a directory", e.name, std::min(f, rel));
+    files.insert(rel);
+    Bytes bytes = e.data;
+    if (e.type == EntryType::Module) {
+      auto png = image::encode_pxi(e.data, image::Kind::Bytecode);
+      if (!png) return failf(png.error().code, "entry '{}': {}", e.name, png.error().detail);
+      bytes = std::move(*png);
+    }
+    plan.push_back({target, std::move(bytes)});
+  }
+  std::vector<fs::path> created;  // files and directories that did not exist before, in creation order
+  auto undo = [&] {
+    for (auto it = created.rbegin(); it != created.rend(); ++it) fs::remove(*it, ec);
+  };
+  auto make_dirs = [&](const fs::path& d) -> Status {
+    fs::path walk;
+    for (const auto& part : d) {
+      walk /= part;
+      if (fs::exists(walk, ec)) continue;
+      if (!fs::create_directory(walk, ec) && ec) return failf(Errc::Io, "{}: cannot create: {}", walk.string(), ec.message());
+      created.push_back(walk);
+    }
+    return {};
+  };
+  if (Status s = make_dirs(root); !s) return undo(), s;
+  for (const auto& p : plan) {
+    if (Status s = make_dirs(p.target.parent_path()); !s) return undo(), s;
+    bool existed = fs::exists(p.target, ec);
+    if (Status s = write_file_atomic(p.target.string(), p.bytes); !s) return undo(), s;
+    if (!existed) created.push_back(p.target);
   }
   return {};
 }

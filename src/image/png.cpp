@@ -1,8 +1,11 @@
 // png.cpp: the libspng glue. All limits are set before decoding a single byte of pixels.
 #include "image/png.hpp"
 
+#include "common/printable.hpp"
+
 #include <spng.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -12,7 +15,50 @@ namespace {
 struct CtxDel { void operator()(spng_ctx* c) const { spng_ctx_free(c); } };
 using Ctx = std::unique_ptr<spng_ctx, CtxDel>;
 constexpr uint8_t kSig[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+uint32_t crc32(ByteView b) {  // CRC-32 as PNG defines it (ISO 3309)
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t n = 0; n < 256; ++n) {
+      uint32_t c = n;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+      t[n] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xffffffffu;
+  for (uint8_t x : b) c = table[(c ^ x) & 0xff] ^ (c >> 8);
+  return ~c;
+}
+uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
 }  // namespace
+
+Result<std::vector<ChunkSpan>> png_chunks(ByteView file, std::string_view name) {
+  if (!looks_like_png(file)) return failf(Errc::PngInvalid, "{}: offset 0: not a PNG (bad signature)", name);
+  std::vector<ChunkSpan> out;
+  size_t at = 8;
+  for (;;) {
+    if (file.size() - at < 12)
+      return failf(Errc::PngInvalid, "{}: offset {}: truncated PNG (no IEND chunk at the end)", name, file.size());
+    ChunkSpan c;
+    c.offset = at;
+    c.length = be32(file.data() + at);
+    std::memcpy(c.type.data(), file.data() + at + 4, 4);
+    std::string_view type(c.type.data(), 4);
+    if (c.length > kMaxChunkBytes || c.length > file.size() - at - 12)
+      return failf(Errc::PngInvalid, "{}: offset {}: chunk '{}' of {} bytes runs past the end of the file (truncated PNG)",
+                   name, at, printable(type), c.length);
+    uint32_t stored = be32(file.data() + at + 8 + c.length);
+    if (crc32(file.subspan(at + 4, size_t(c.length) + 4)) != stored)
+      return failf(Errc::PngInvalid, "{}: offset {}: chunk '{}' has a bad CRC (corrupt PNG)", name, at, printable(type));
+    if (out.empty() && type != "IHDR") return failf(Errc::PngInvalid, "{}: offset 8: the first chunk is not IHDR", name);
+    out.push_back(c);
+    at += 12 + size_t(c.length);
+    if (type == "IEND") break;
+  }
+  if (at != file.size())
+    return failf(Errc::PngInvalid, "{}: offset {}: {} bytes after the IEND chunk", name, at, file.size() - at);
+  return out;
+}
 
 bool looks_like_png(ByteView f) { return f.size() >= 8 && std::memcmp(f.data(), kSig, 8) == 0; }
 
@@ -58,10 +104,7 @@ Result<Bytes> png_encode(const PngImage& img) {
 Result<PngImage> png_decode(ByteView file, std::string_view name, int channels) {
   if (file.empty()) return failf(Errc::PngInvalid, "{}: empty file", name);
   if (!looks_like_png(file)) return failf(Errc::PngInvalid, "{}: offset 0: not a PNG (bad signature)", name);
-  // libspng stops reading after the last IDAT; a file must still end with IEND, or it was cut.
-  static constexpr uint8_t kIend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
-  if (file.size() < 8 + 12 || std::memcmp(file.data() + file.size() - 12, kIend, 12) != 0)
-    return failf(Errc::PngInvalid, "{}: offset {}: truncated PNG (no IEND chunk at the end)", name, file.size());
+  if (auto c = png_chunks(file, name); !c) return std::unexpected(c.error());
   Ctx ctx(spng_ctx_new(0));
   if (!ctx) return fail(Errc::Internal, "out of memory");
   spng_set_image_limits(ctx.get(), kMaxDimension, kMaxDimension);

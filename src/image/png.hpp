@@ -29,6 +29,17 @@ struct PngImage {
   uint8_t color_type = 0, bit_depth = 0;  // as stored in the file
 };
 
+// Where one chunk lies in a PNG file (offset of its length field).
+struct ChunkSpan {
+  std::array<char, 4> type{};
+  size_t offset = 0;
+  uint32_t length = 0;
+};
+// Walks the chunk list of a PNG: IHDR first, every length inside the file, every CRC right,
+// IEND last with nothing after it. libspng alone skips some of these (it stops at the last
+// IDAT), so every reader goes through this first.
+Result<std::vector<ChunkSpan>> png_chunks(ByteView file, std::string_view name);
+
 // Encodes pixels (channels 3 or 4, 8 bits) with the chunks placed before IDAT.
 Result<Bytes> png_encode(const PngImage& img);
 // Decodes any standard PNG, converted to `channels` (3 or 4) 8-bit samples.

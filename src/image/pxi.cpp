@@ -59,13 +59,21 @@ Result<Pxi> decode_pxi(ByteView file, std::string_view name) {
     return failf(Errc::PxiInvalid, "{}: offset 0: neither a PNG nor a PixelFS image (bad magic)", name);
   auto png = png_decode(file, name, 3);
   if (!png) return std::unexpected(png.error());
-  const PngChunk* hdr = nullptr;
-  for (const auto& c : png->chunks)
-    if (std::memcmp(c.type.data(), kPxiChunk, 4) == 0) {
-      if (hdr) return failf(Errc::PxiInvalid, "{}: more than one pxIm chunk", name);
-      hdr = &c;
-    }
-  if (!hdr) return failf(Errc::PxiInvalid, "{}: a PNG, but not a pxos image (no pxIm chunk)", name);
+  // The format says: exactly one pxIm chunk, right after IHDR (png_decode checked every CRC).
+  auto spans = png_chunks(file, name);
+  if (!spans) return std::unexpected(spans.error());
+  const ChunkSpan* at = nullptr;
+  for (size_t i = 0; i < spans->size(); ++i) {
+    const ChunkSpan& c = (*spans)[i];
+    if (std::memcmp(c.type.data(), kPxiChunk, 4) != 0) continue;
+    if (at) return failf(Errc::PxiInvalid, "{}: offset {}: more than one pxIm chunk", name, c.offset);
+    if (i != 1) return failf(Errc::PxiInvalid, "{}: offset {}: the pxIm chunk must come right after IHDR", name, c.offset);
+    at = &c;
+  }
+  if (!at) return failf(Errc::PxiInvalid, "{}: a PNG, but not a pxos image (no pxIm chunk)", name);
+  PngChunk own;
+  own.data.assign(file.begin() + ptrdiff_t(at->offset + 8), file.begin() + ptrdiff_t(at->offset + 8 + at->length));
+  const PngChunk* hdr = &own;
   if (hdr->data.size() != kPxiChunkSize)
     return failf(Errc::PxiInvalid, "{}: pxIm chunk is {} bytes, expected {}", name, hdr->data.size(), kPxiChunkSize);
   ByteReader r(hdr->data);

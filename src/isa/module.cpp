@@ -1,6 +1,8 @@
 // module.cpp: PXBC serialisation; the parser checks every count against the bytes left.
 #include "isa/module.hpp"
 
+#include "common/printable.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -58,7 +60,7 @@ Result<Module> parse_module(ByteView data, std::string_view name) {
   for (uint32_t i = 0; i < nsym; ++i) {
     Symbol s;
     s.offset = r.u32();
-    s.name = std::string(r.str(r.u16()));
+    s.name = printable(r.str(r.u16()));  // names are printed too: escaped like the source
     if (!r.ok()) return failf(Errc::ModuleInvalid, "{}: symbol table truncated at entry {}", name, i);
     if (s.offset > code_len) return failf(Errc::ModuleInvalid, "{}: symbol '{}' points past the code", name, s.name);
     m.symbols.push_back(std::move(s));
@@ -73,13 +75,15 @@ Result<Module> parse_module(ByteView data, std::string_view name) {
   for (uint32_t i = 0; i < nrel; ++i) {
     Reloc rl;
     rl.at = r.u32();
-    rl.target = std::string(r.str(r.u16()));
+    rl.target = printable(r.str(r.u16()));
     if (!r.ok()) return failf(Errc::ModuleInvalid, "{}: relocation table truncated at entry {}", name, i);
     if (uint64_t(rl.at) + 4 > code_len)
       return failf(Errc::ModuleInvalid, "{}: relocation {} points past the code", name, i);
     m.relocs.push_back(std::move(rl));
   }
-  m.source = std::string(r.str(srclen));
+  // The name is printed in every diagnostic and trap: a control byte in it could forge
+  // output lines or drive the terminal, so it is escaped once, here.
+  m.source = printable(r.str(srclen));
   if (!r.ok()) return failf(Errc::ModuleInvalid, "{}: source name truncated", name);
   if (!r.at_end()) return failf(Errc::ModuleInvalid, "{}: offset {}: {} trailing bytes", name, r.pos(), r.remaining());
   return m;

@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -20,12 +24,39 @@ uint64_t next_random(HostEnv& e) {  // splitmix64: tiny, fast, and the same on e
   return z ^ (z >> 31);
 }
 
-bool read_line(HostEnv& e, std::string& line) {
+// Waits until the input has a byte to read or the run's deadline passes (false). A read that
+// blocks on a terminal or pipe must not outlive --timeout-ms. Bytes already in stdio's buffer
+// need no wait; that buffer is only visible on glibc, elsewhere reads are not bounded.
+bool wait_input(HostEnv& e) {
+  if (e.deadline == std::chrono::steady_clock::time_point::max()) return true;
+#if defined(__GLIBC__)
+  if (e.input->_IO_read_ptr < e.input->_IO_read_end) return true;
+  int fd = fileno(e.input);
+  if (fd < 0) return true;  // a memory stream never blocks
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(e.deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    int n = ::poll(&p, 1, int(std::min<int64_t>(left + 1, 1 << 30)));
+    if (n > 0) return true;  // readable, EOF or error: fgetc tells which
+    if (n < 0 && errno != EINTR) return true;
+  }
+#else
+  return true;
+#endif
+}
+
+// One line (without its newline) into `line`; false at EOF. Fails with TimeLimit when the
+// deadline passes while waiting.
+Result<bool> read_line(HostEnv& e, std::string& line) {
   line.clear();
   if (!e.input) return false;
   int c;
   bool any = false;
-  while ((c = std::fgetc(e.input)) != EOF) {
+  for (;;) {
+    if (!wait_input(e))
+      return failf(Errc::TimeLimit, "time limit of {} ms reached while waiting for input", e.timeout_ms);
+    if ((c = std::fgetc(e.input)) == EOF) break;
     any = true;
     if (c == '\n') break;
     if (line.size() < (1u << 20)) line.push_back(char(c));
@@ -59,7 +90,9 @@ Status h_read_int(HostEnv& e, Machine&, const int32_t*, int32_t* r) {
   std::string line;
   r[0] = 0;
   r[1] = 0;
-  if (!read_line(e, line)) return {};
+  auto got = read_line(e, line);
+  if (!got) return std::unexpected(got.error());
+  if (!*got) return {};
   size_t b = line.find_first_not_of(" \t"), en = line.find_last_not_of(" \t");
   if (b == std::string::npos) return {};
   int32_t v = 0;
@@ -76,7 +109,9 @@ Status h_read_line(HostEnv& e, Machine& m, const int32_t* a, int32_t* r) {
   if (addr < 0 || max < 0 || uint64_t(addr) + uint64_t(max) > mem.size())
     return failf(Errc::Trap, "buffer [{}, {}+{}) is outside memory ({} words)", addr, addr, max, mem.size());
   std::string line;
-  if (!read_line(e, line)) {
+  auto got = read_line(e, line);
+  if (!got) return std::unexpected(got.error());
+  if (!*got) {
     r[0] = -1;
     return {};
   }

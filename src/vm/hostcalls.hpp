@@ -45,6 +45,8 @@ struct HostEnv {
   // run state, reset by Machine::run
   uint64_t rng = 0;
   std::chrono::steady_clock::time_point started{};
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();  // none
+  uint64_t timeout_ms = 0;  // for the message
 };
 
 using HostFn = Status (*)(HostEnv&, Machine&, const int32_t* args, int32_t* results);

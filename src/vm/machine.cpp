@@ -74,6 +74,15 @@ void Machine::flush() {
   out_.clear();
 }
 
+bool Machine::past_deadline() const {
+  return env_.deadline != std::chrono::steady_clock::time_point::max() && std::chrono::steady_clock::now() >= env_.deadline;
+}
+
+void Machine::output_trap(const Cell* ip) {
+  if (timed_out_) set_trap(Errc::TimeLimit, ip, fmt::format("time limit of {} ms reached", opt_->limits.timeout_ms));
+  else set_trap(Errc::OutputLimit, ip, "output limit reached");
+}
+
 bool Machine::emit_text(std::string_view s) {
   uint64_t lim = opt_->limits.max_output_bytes;
   if (lim && out_total_ + s.size() > lim) {
@@ -84,7 +93,10 @@ bool Machine::emit_text(std::string_view s) {
   }
   out_ += s;
   out_total_ += s.size();
-  if (out_.size() >= kOutputFlushBytes) flush();
+  if (out_.size() >= kOutputFlushBytes) {
+    flush();
+    if (UNLIKELY(past_deadline())) return !(timed_out_ = true);
+  }
   return true;
 }
 
@@ -243,6 +255,13 @@ Machine::Exit Machine::loop(int64_t& fuel) {
     sp[-2] = (expr);     \
     --sp;                \
   } while (0)
+// Output stopped: the output limit, or the deadline seen at a flush (an instruction can be
+// expensive: one PRINT_STR may write megabytes).
+#define OUTPUT_TRAP()   \
+  do {                  \
+    output_trap(ip);    \
+    goto trap_set;      \
+  } while (0)
 #define U32(x) static_cast<uint32_t>(x)
 #define I32(x) static_cast<int32_t>(x)
 
@@ -275,25 +294,25 @@ Machine::Exit Machine::loop(int64_t& fuel) {
     char buf[16];
     auto r = std::to_chars(buf, buf + 15, *--sp);
     *r.ptr++ = '\n';
-    if (UNLIKELY(!emit_text({buf, size_t(r.ptr - buf)}))) { code = Errc::OutputLimit; TRAP("output limit reached"); }
+    if (UNLIKELY(!emit_text({buf, size_t(r.ptr - buf)}))) OUTPUT_TRAP();
     VM_BREAK;
   }
   VM_CASE(PRINTN) {
     NEED(1);
     char buf[16];
     auto r = std::to_chars(buf, buf + 15, *--sp);
-    if (UNLIKELY(!emit_text({buf, size_t(r.ptr - buf)}))) { code = Errc::OutputLimit; TRAP("output limit reached"); }
+    if (UNLIKELY(!emit_text({buf, size_t(r.ptr - buf)}))) OUTPUT_TRAP();
     VM_BREAK;
   }
   VM_CASE(EMIT) {
     NEED(1);
     char c = char(*--sp & 0xff);
-    if (UNLIKELY(!emit_text({&c, 1}))) { code = Errc::OutputLimit; TRAP("output limit reached"); }
+    if (UNLIKELY(!emit_text({&c, 1}))) OUTPUT_TRAP();
     VM_BREAK;
   }
   VM_CASE(PRINT_STR) {
     const std::string& s = prog_.strings()[size_t(ip->a)];
-    if (UNLIKELY(!emit_text(s) || !emit_text("\n"))) { code = Errc::OutputLimit; TRAP("output limit reached"); }
+    if (UNLIKELY(!emit_text(s) || !emit_text("\n"))) OUTPUT_TRAP();
     VM_BREAK;
   }
   VM_CASE(DUP) { NEED(1); ROOM(1); *sp = sp[-1]; ++sp; VM_BREAK; }
@@ -565,6 +584,7 @@ save:
 #undef ROOM
 #undef BINOP
 #undef U32
+#undef OUTPUT_TRAP
 #undef I32
 }
 
@@ -581,7 +601,9 @@ RunResult Machine::run(const RunOptions& opt) {
   env_.rng = env_.seed;
   env_.started = std::chrono::steady_clock::now();
   auto t0 = env_.started;
-  auto deadline = t0 + std::chrono::milliseconds(lim.timeout_ms);
+  timed_out_ = false;
+  env_.timeout_ms = lim.timeout_ms;
+  env_.deadline = lim.timeout_ms ? t0 + std::chrono::milliseconds(lim.timeout_ms) : std::chrono::steady_clock::time_point::max();
 
   int32_t entry = prog_.cell_at(opt.entry);
   if (entry < 0) {
@@ -600,23 +622,28 @@ RunResult Machine::run(const RunOptions& opt) {
   for (;;) {
     uint64_t run = prog_.runlen()[size_t(ip_ - cells_.data())];
     if (opt.trace || budget < run) {
-      // Exact mode: charge each step (the last partial run, or tracing).
-      int64_t fuel = int64_t(std::min<uint64_t>(budget, INT64_MAX));
+      // Exact mode: charge each step (the last partial run, or tracing), in slices so that the
+      // deadline is checked while tracing too.
+      int64_t fuel = int64_t(std::min<uint64_t>(budget, uint64_t(kExactSlice)));
       int64_t given = fuel;
       e = opt.trace ? loop<true, true>(fuel) : loop<true, false>(fuel);
       used += uint64_t(given - fuel);
       budget -= uint64_t(given - fuel);
-      if (e == Exit::OutOfFuel)
+      if (e != Exit::OutOfFuel) break;
+      if (budget == 0) {
         set_trap(Errc::StepLimit, ip_, fmt::format("step limit of {} instructions reached", lim.max_steps));
-      break;
+        e = Exit::Trap;
+        break;
+      }
+    } else {
+      int64_t fuel = int64_t(std::min<uint64_t>(budget, uint64_t(std::max<int64_t>(kFuelSlice, int64_t(run)))));
+      int64_t given = fuel;
+      e = loop<false, false>(fuel);
+      used += uint64_t(given - fuel);
+      budget -= uint64_t(given - fuel);
+      if (e != Exit::Refuel) break;
     }
-    int64_t fuel = int64_t(std::min<uint64_t>(budget, uint64_t(std::max<int64_t>(kFuelSlice, int64_t(run)))));
-    int64_t given = fuel;
-    e = loop<false, false>(fuel);
-    used += uint64_t(given - fuel);
-    budget -= uint64_t(given - fuel);
-    if (e != Exit::Refuel) break;
-    if (lim.timeout_ms && std::chrono::steady_clock::now() >= deadline) {
+    if (past_deadline()) {
       set_trap(Errc::TimeLimit, ip_, fmt::format("time limit of {} ms reached", lim.timeout_ms));
       e = Exit::Trap;
       break;

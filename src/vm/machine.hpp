@@ -49,6 +49,8 @@ class Machine {
   void bind(int mode, const void* const* table, bool supers);
   int32_t* host_call(const Cell* ip, int32_t* sp);
   void flush();
+  bool past_deadline() const;
+  void output_trap(const Cell* ip);
   bool emit_text(std::string_view s);  // false: output limit reached
   void trace_line(const Cell* ip, const int32_t* sp);
   void set_trap(Errc code, const Cell* ip, std::string msg);
@@ -69,6 +71,7 @@ class Machine {
   // output
   std::string out_;
   uint64_t out_total_ = 0;
+  bool timed_out_ = false;  // the deadline passed during output
   const RunOptions* opt_ = nullptr;
   // trap
   Error trap_;

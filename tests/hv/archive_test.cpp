@@ -2,7 +2,10 @@
 // (truncation at every length, duplicates, bad hashes, bad offsets, unsafe names, wrong PNG kind).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
 
 #include "helpers.hpp"
 #include "hv/pack.hpp"
@@ -188,6 +191,38 @@ TEST(Archive, PacksTheDemoDirectory) {
   EXPECT_EQ(m->source, "util.pxasm");  // debug maps travel with the module
   EXPECT_FALSE(m->lines.empty());
   EXPECT_TRUE(m->find("countdown_from"));
+}
+
+// ---- issue 19: a name that is also a directory; extraction all or nothing ----
+
+TEST(Archive, FileThatIsAlsoADirectoryIsRejectedOnRead) {
+  Bytes p = raw_payload({{1, "manifest.json", bytes_of("{}")}, {3, "data/a", bytes_of("x")}, {3, "data/a/b", bytes_of("y")}});
+  auto r = parse_archive(p, "t.pxa");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::ArchiveInvalid);
+  EXPECT_NE(r.error().detail.find("'data/a' is a file and also the directory of entry 'data/a/b'"), std::string::npos)
+      << r.error().detail;
+  Archive a;
+  a.entries.push_back({EntryType::Manifest, "manifest.json", bytes_of("{}"), {}, 0});
+  a.entries.push_back({EntryType::Data, "data/a", bytes_of("x"), {}, 0});
+  a.entries.push_back({EntryType::Data, "data/a/b", bytes_of("y"), {}, 0});
+  EXPECT_FALSE(encode_archive(a));
+}
+
+TEST(Archive, ExtractionIsAllOrNothing) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("pxos_extract_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "data" / "z");  // a directory where the last entry's file must go
+  Archive a;
+  a.entries.push_back({EntryType::Manifest, "manifest.json", bytes_of("{}"), {}, 0});
+  a.entries.push_back({EntryType::Data, "data/a", bytes_of("x"), {}, 0});
+  a.entries.push_back({EntryType::Data, "data/z", bytes_of("y"), {}, 0});
+  auto st = extract_archive(a, dir.string());
+  EXPECT_FALSE(st);
+  EXPECT_FALSE(fs::exists(dir / "manifest.json"));
+  EXPECT_FALSE(fs::exists(dir / "data" / "a"));
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -165,5 +165,33 @@ check_bad "entry label" 11 "module 'main' has no label 'begin'" "$(manifest '{"d
 check_bad "unresolved call" 5 "main.pxasm:2: offset 0x0000: CALL util:f: unresolved cross-module call: no module 'util'" \
   "$(manifest '{"default":"main:start"}' '[]' '{}')" 'main.pxasm=start:\n  CALL util:f\n  HALT\n'
 
+# ---- issue 19: negative limits are usage errors; operator limits only lower the manifest's ----
+printf 'L:\n  JMP L\n' >"$work/loop.pxasm"
+for f in --max-steps --max-output --timeout-ms; do
+  bad "run $f -1" 2 "$f -1: must be 0 or more" "$PXOS" run "$work/loop.pxasm" "$f" -1
+  bad "hv run $f 0" 2 "$f 0: must be at least 1" "$PXOS" hv run "$demo" "$f" 0
+done
+bad "mailboxd --stats-every -1" 2 "--stats-every -1: must be 0 or more" "$PXOS" mailboxd --file "$work/mb" --stats-every -1
+mkarchive "$work/spin" "$(manifest '{"default":"main:start"}' '[]' '{"max_steps":1000000000000,"timeout_ms":600000}')" \
+  "main.pxasm=start:\n  JMP start\n"
+ok "create spin" "$PXOS" archive create "$work/spin.pxa" "$work/spin"
+bad "hv run --max-steps" 7 "step limit of 50 instructions reached" "$PXOS" hv run "$work/spin.pxa" --max-steps 50
+bad "hv run --timeout-ms" 7 "time limit of 200 ms reached" "$PXOS" hv run "$work/spin.pxa" --timeout-ms 200
+run "$PXOS" run "$work/loop.pxasm" --trace --timeout-ms 200  # the trace fills stderr; its last line is the trap
+[ "$rc" = 7 ] && tail -1 "$work/err" | grep -qF "time limit of 200 ms reached" || fail "run --trace --timeout-ms: exit $rc: $(tail -c 300 "$work/err")"
+# disasm names the file in a verifier error (0xa1 is no opcode).
+"$PXOS" asm "$work/loop.pxasm" -o "$work/op.pxi" >/dev/null 2>&1 || fail "asm op.pxi"
+"$PXOS" unpack "$work/op.pxi" -o "$work/op.bin" >/dev/null 2>&1 || fail "unpack op.pxi"
+if command -v python3 >/dev/null; then
+  python3 - "$work/op.bin" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
+b[b.index(bytes([0x30, 0, 0, 0, 0]))] = 0xa1  # the JMP opcode byte
+open(p, 'wb').write(b)
+PY
+  "$PXOS" pack "$work/op.bin" -o "$work/bad.pxi" >/dev/null 2>&1 || fail "pack bad.pxi"
+  bad "disasm names the file" 4 "$work/bad.pxi: " "$PXOS" disasm "$work/bad.pxi"
+fi
+
 if [ "$failures" -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "hv cli: all passed"

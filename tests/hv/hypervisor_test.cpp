@@ -413,5 +413,51 @@ TEST(Hypervisor, JsonLinesLog) {
   EXPECT_TRUE(recs[0]["time"].get<std::string>().ends_with("Z"));
 }
 
+// ---- issue 19: entry placement and operator limits ----
+
+TEST(Hypervisor, EntryInsideAnInstructionIsRefusedByValidate) {
+  // The assembler cannot write such a label; a hand-made module can (offset 2 is inside PUSH).
+  isa::Module m = assemble("start:\n  PUSH 7\n  HALT\n", "main.pxasm");
+  m.symbols.push_back({"mid", 2});
+  std::string mf = manifest_with(R"({"default": "main:mid"})");
+  Archive a;
+  a.entries.push_back({EntryType::Manifest, "manifest.json", Bytes(mf.begin(), mf.end()), {}, 0});
+  a.entries.push_back({EntryType::Module, "main", isa::serialize(m), {}, 0});
+  auto png = encode_pxa(a);
+  ASSERT_TRUE(png) << png.error().detail;
+  auto o = open(*png);
+  ASSERT_FALSE(o.img);
+  EXPECT_EQ(o.failed(), "entrypoints");
+  EXPECT_HAS(o.img.error().detail, "does not start an instruction");
+}
+
+TEST(Hypervisor, OperatorLimitsOnlyLowerTheManifest) {
+  auto o = open(make_pxa(manifest_with(R"({"default": "main:start"})", "[]", R"({"max_steps": 5000})"), {{"main", kLoop}}));
+  ASSERT_TRUE(o.img) << o.img.error().detail;
+  auto with = [&](OperatorLimits caps) {
+    RunRequest req;
+    req.caps = caps;
+    req.output = [](std::string_view) {};
+    return run(*o.img, Policy{}, req);
+  };
+  auto low = with({.max_steps = 100});
+  ASSERT_TRUE(low);
+  EXPECT_EQ(low->result.trap.code, Errc::StepLimit);
+  EXPECT_EQ(low->result.steps, 100u);
+  auto high = with({.max_steps = 1'000'000'000});  // cannot raise the manifest's 5000
+  ASSERT_TRUE(high);
+  EXPECT_EQ(high->result.steps, 5000u);
+  // The manifest's timeout is lowered too: 200 ms instead of the default 10 s (a hang guard only).
+  auto o2 = open(make_pxa(manifest_with(R"({"default": "main:start"})", "[]", R"({"max_steps": 4000000000000000000})"),
+                          {{"main", kLoop}}));
+  ASSERT_TRUE(o2.img) << o2.img.error().detail;
+  RunRequest req;
+  req.caps.timeout_ms = 200;
+  auto t = run(*o2.img, Policy{}, req);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->result.trap.code, Errc::TimeLimit);
+  EXPECT_HAS(t->result.trap.detail, "time limit of 200 ms reached");
+}
+
 }  // namespace
 }  // namespace pxos::hv::test

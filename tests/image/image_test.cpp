@@ -133,3 +133,72 @@ TEST(Pxfs, ReadsTheSeedFormatAndVerifiesItsHash) {
   huge[16] = 0xff; huge[17] = 0xff; huge[18] = 0xff; huge[19] = 0x7f;
   EXPECT_NE(decode_pxi(huge, "seed.pxi").error().detail.find("absurd"), std::string::npos);
 }
+
+// ---- issue 19: chunk placement, CRCs and cut data are refused by every reader ----
+namespace {
+struct Span { size_t at; uint32_t len; std::string type; };
+std::vector<Span> spans(const Bytes& f) {
+  std::vector<Span> out;
+  for (size_t p = 8; p + 12 <= f.size();) {
+    uint32_t n = uint32_t(f[p]) << 24 | uint32_t(f[p + 1]) << 16 | uint32_t(f[p + 2]) << 8 | f[p + 3];
+    out.push_back({p, n, std::string(reinterpret_cast<const char*>(&f[p + 4]), 4)});
+    p += 12 + n;
+  }
+  return out;
+}
+Bytes chunk_bytes(const std::string& type, const Bytes& data) {
+  Bytes c;
+  uint32_t n = uint32_t(data.size());
+  for (int k = 3; k >= 0; --k) c.push_back(uint8_t(n >> (8 * k)));
+  c.insert(c.end(), type.begin(), type.end());
+  c.insert(c.end(), data.begin(), data.end());
+  uint32_t crc = crc32(c.data() + 4, c.size() - 4);
+  for (int k = 3; k >= 0; --k) c.push_back(uint8_t(crc >> (8 * k)));
+  return c;
+}
+const Span& find(const std::vector<Span>& s, const std::string& t) {
+  for (const auto& x : s)
+    if (x.type == t) return x;
+  return s.front();
+}
+}  // namespace
+
+TEST(Pxi, SecondPxImOrOneAfterIdatIsRefused) {
+  auto png = encode_pxi(Bytes(100, 1), Kind::Raw);
+  ASSERT_TRUE(png);
+  auto s = spans(*png);
+  const Span& px = find(s, "pxIm");
+  const Span& idat = find(s, "IDAT");
+  Bytes pxim(png->begin() + ptrdiff_t(px.at), png->begin() + ptrdiff_t(px.at + 12 + px.len));
+  Bytes two = *png;  // a copy of pxIm right after the first
+  two.insert(two.begin() + ptrdiff_t(px.at + 12 + px.len), pxim.begin(), pxim.end());
+  auto r = decode_pxi(two, "two.pxi");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("more than one pxIm chunk"), std::string::npos) << r.error().detail;
+  Bytes late = *png;  // the only pxIm moved after IDAT
+  late.insert(late.begin() + ptrdiff_t(idat.at + 12 + idat.len), pxim.begin(), pxim.end());
+  late.erase(late.begin() + ptrdiff_t(px.at), late.begin() + ptrdiff_t(px.at + 12 + px.len));
+  auto l = decode_pxi(late, "late.pxi");
+  ASSERT_FALSE(l);
+  EXPECT_NE(l.error().detail.find("right after IHDR"), std::string::npos) << l.error().detail;
+}
+
+TEST(Png, BadIdatCrcOrCutIdatIsRefused) {
+  std::mt19937_64 rng(7);
+  auto png = encode_pxi(random_bytes(30000, rng), Kind::Raw);
+  ASSERT_TRUE(png);
+  auto s = spans(*png);
+  const Span& idat = find(s, "IDAT");
+  Bytes crc = *png;
+  crc[idat.at + 8 + idat.len] ^= 1;
+  auto a = png_decode(crc, "crc.png", 3);
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().detail.find("bad CRC"), std::string::npos) << a.error().detail;
+  // Half the IDAT data, with a valid length and CRC: the pixels are cut.
+  Bytes half(png->begin() + ptrdiff_t(idat.at + 8), png->begin() + ptrdiff_t(idat.at + 8 + idat.len / 2));
+  Bytes cut(png->begin(), png->begin() + ptrdiff_t(idat.at));
+  Bytes c = chunk_bytes("IDAT", half);
+  cut.insert(cut.end(), c.begin(), c.end());
+  cut.insert(cut.end(), png->begin() + ptrdiff_t(idat.at + 12 + idat.len), png->end());
+  EXPECT_FALSE(png_decode(cut, "cut.png", 3));
+}

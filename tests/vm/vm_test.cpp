@@ -1,9 +1,13 @@
 // vm_test.cpp: PixelVM semantics, every trap, exact fuel accounting and the verifier.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <climits>
+#include <cstdio>
 
 #include "asm/assembler.hpp"
+#include "isa/isa.hpp"
 #include "vm/machine.hpp"
 
 using namespace pxos;
@@ -242,4 +246,78 @@ TEST(Verifier, RejectsMalformedBytecodeWithOffset) {
   auto st = vm::verify(m);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::LinkError);
+}
+
+// ---- issue 19: the timeout holds in every mode ----
+// Each run below would go on for hours if the deadline were missed; the generous ctest timeout
+// is the hang guard, the assertions check only the kind of stop, never a duration.
+namespace {
+vm::RunResult run_for(const isa::Module& mod, vm::RunOptions ro, vm::HostEnv& env) {
+  auto prog = vm::Program::load(mod);
+  EXPECT_TRUE(prog.has_value()) << (prog ? "" : prog.error().detail);
+  if (!prog) return {};
+  vm::Machine m(*prog, env);
+  if (!ro.output) ro.output = [](std::string_view) {};
+  return m.run(ro);
+}
+}  // namespace
+
+TEST(Timeout, HoldsUnderTrace) {
+  vm::HostEnv env;
+  vm::RunOptions ro;
+  ro.limits.timeout_ms = 200;
+  ro.trace = true;
+  ro.trace_out = std::fopen("/dev/null", "w");
+  ASSERT_NE(ro.trace_out, nullptr);
+  auto r = run_for(asm_ok("L:\n  JMP L\n"), ro, env);
+  std::fclose(ro.trace_out);
+  EXPECT_EQ(r.trap.code, Errc::TimeLimit) << r.trap.detail;
+  EXPECT_NE(r.trap.detail.find("time limit of 200 ms"), std::string::npos) << r.trap.detail;
+}
+
+TEST(Timeout, HoldsWhenEachInstructionIsExpensive) {
+  // PRINT_STR of 8 MiB, then JMP back: a few hundred steps take seconds, far below a fuel slice.
+  isa::Module m;
+  m.source = "big.pxasm";
+  uint32_t n = 8u << 20;
+  m.code = {uint8_t(isa::Op::PRINT_STR), uint8_t(n), uint8_t(n >> 8), uint8_t(n >> 16), uint8_t(n >> 24)};
+  m.code.resize(5 + n, 'x');
+  for (uint8_t b : {uint8_t(isa::Op::JMP), uint8_t(0), uint8_t(0), uint8_t(0), uint8_t(0)}) m.code.push_back(b);
+  vm::HostEnv env;
+  vm::RunOptions ro;
+  ro.limits.timeout_ms = 200;
+  uint64_t seen = 0;
+  ro.output = [&](std::string_view s) { seen += s.size(); };
+  auto r = run_for(m, ro, env);
+  EXPECT_EQ(r.trap.code, Errc::TimeLimit) << r.trap.detail;
+  EXPECT_GT(seen, 0u);
+}
+
+TEST(Timeout, HoldsWhileAHostCallWaitsForInput) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);  // the write end stays open and silent: a read would block forever
+  std::FILE* in = ::fdopen(fds[0], "r");
+  ASSERT_NE(in, nullptr);
+  vm::HostEnv env;
+  env.granted = vm::cap_bit(vm::Cap::input);
+  env.input = in;
+  vm::RunOptions ro;
+  ro.limits.timeout_ms = 200;
+  auto r = run_for(asm_ok("HOST_CALL 4\nHALT\n"), ro, env);
+  std::fclose(in);
+  ::close(fds[1]);
+  EXPECT_EQ(r.trap.code, Errc::TimeLimit) << r.trap.detail;
+  EXPECT_NE(r.trap.detail.find("waiting for input"), std::string::npos) << r.trap.detail;
+}
+
+TEST(Module, SourceNameControlBytesAreEscapedInTraps) {
+  isa::Module m = asm_ok("POP\nHALT\n");
+  m.source = "evil\x1b[2J\r\nok: all passed\x07";
+  auto back = isa::parse_module(isa::serialize(m), "evil.pxi");
+  ASSERT_TRUE(back) << back.error().detail;
+  vm::HostEnv env;
+  auto r = run_for(*back, {}, env);
+  ASSERT_FALSE(r.halted);
+  for (char c : r.trap.detail) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7f) << r.trap.detail;
+  EXPECT_NE(r.trap.detail.find("evil\\x1b[2J\\x0d\\x0aok"), std::string::npos) << r.trap.detail;
 }
