@@ -66,7 +66,7 @@ EntryInfo analyze(const Linked& L, const EntryPoint& ep, uint32_t entry) {
         }
       }
       if (in->info->fmt == isa::Fmt::ADDR) work.push_back(uint32_t(in->operand));
-      if (in->op == isa::Op::JMP || in->op == isa::Op::RET || in->op == isa::Op::HALT) break;
+      if (!isa::falls_through(in->op)) break;
       pc = in->next;
     }
   }

@@ -22,8 +22,8 @@ std::string_view fmt_name(Fmt f) {
 const std::array<OpInfo, 256>& table() {
   static const std::array<OpInfo, 256> t = [] {
     std::array<OpInfo, 256> a{};
-#define X(name, byte, fmt, pops, pushes, effect, doc) \
-  a[byte] = OpInfo{#name, byte, Fmt::fmt, pops, pushes, effect, doc};
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) \
+  a[byte] = OpInfo{#name, byte, Fmt::fmt, Flow::flow, pops, pushes, effect, doc};
 #include "isa/opcodes.def"
 #undef X
     return a;
@@ -34,7 +34,7 @@ const std::array<OpInfo, 256>& table() {
 std::optional<Op> lookup(std::string_view m) {
   std::string up(m);
   std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return std::toupper(c); });
-#define X(name, byte, fmt, pops, pushes, effect, doc) \
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) \
   if (up == #name) return Op::name;
 #include "isa/opcodes.def"
 #undef X

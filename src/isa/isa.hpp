@@ -11,12 +11,14 @@ namespace pxos::isa {
 inline constexpr int kVmVersion = 1;  // bumped when the encoding changes
 
 enum class Op : uint8_t {
-#define X(name, byte, fmt, pops, pushes, effect, doc) name = byte,
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) name = byte,
 #include "isa/opcodes.def"
 #undef X
 };
 
 enum class Fmt : uint8_t { NONE, I32, U8, U16, ADDR, STR };
+// How an instruction passes control on (the flow column of opcodes.def).
+enum class Flow : uint8_t { NEXT, JUMP, BRANCH, CALL, RET, HALT };
 
 constexpr int operand_size(Fmt f) {  // fixed part; STR adds its length
   switch (f) {
@@ -35,6 +37,7 @@ struct OpInfo {
   std::string_view name;  // empty: not an instruction
   uint8_t byte = 0;
   Fmt fmt = Fmt::NONE;
+  Flow flow = Flow::NEXT;
   int8_t pops = 0, pushes = 0;
   std::string_view effect, doc;
   bool valid() const { return !name.empty(); }
@@ -44,10 +47,21 @@ const std::array<OpInfo, 256>& table();
 inline const OpInfo& info(uint8_t byte) { return table()[byte]; }
 std::optional<Op> lookup(std::string_view mnemonic);  // case-insensitive
 
-// Control-flow classes used by the verifier, the predecoder and the disassembler.
-constexpr bool is_jump(Op op) { return op == Op::JMP || op == Op::JZ || op == Op::JNZ; }
-constexpr bool ends_run(Op op) {  // a transfer of control: fuel is charged per run
-  return is_jump(op) || op == Op::CALL || op == Op::RET || op == Op::HALT;
+constexpr Flow flow_of(Op op) {
+  switch (op) {
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) \
+  case Op::name: return Flow::flow;
+#include "isa/opcodes.def"
+#undef X
+  }
+  return Flow::NEXT;
+}
+// Control-flow classes used by the verifier, the predecoder and the hypervisor, from the table.
+constexpr bool is_jump(Op op) { return flow_of(op) == Flow::JUMP || flow_of(op) == Flow::BRANCH; }
+constexpr bool ends_run(Op op) { return flow_of(op) != Flow::NEXT; }  // fuel is charged per run
+constexpr bool falls_through(Op op) {  // execution may continue at the next instruction
+  Flow f = flow_of(op);
+  return f == Flow::NEXT || f == Flow::BRANCH || f == Flow::CALL;
 }
 
 }  // namespace pxos::isa

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <charconv>
 #include <chrono>
 #include <climits>
@@ -143,12 +145,36 @@ int32_t* Machine::host_call(const Cell* ip, int32_t* sp) {
   return sp + hc->pushes;
 }
 
+// Superinstructions share the dispatch table with opcodes: their ids live in a reserved range
+// that no opcode may take (else a new opcode would silently run a fused handler).
+inline constexpr int kSuperFirst = 0x60, kSuperLast = 0xCF;
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) \
+  static_assert((byte) < kSuperFirst || (byte) > kSuperLast, "opcode " #name " lies in the superinstruction range");
+#include "isa/opcodes.def"
+#undef X
+#define SUPER(name, id, n, pattern) static_assert((id) >= kSuperFirst && (id) <= kSuperLast, "superinstruction " #name);
+#include "vm/superinstructions.def"
+#undef SUPER
+#define X(name) +1
+inline constexpr int kBinops = 0 PXOS_SUPER_BINOPS(X), kCmps = 0 PXOS_SUPER_CMPS(X);
+#undef X
+static_assert(kSuperPushBinop >= kSuperFirst && kSuperPushBinop + kBinops <= kSuperCmpBranch &&
+                  kSuperCmpBranch + 2 * kCmps <= kSuperPushCmpBranch && kSuperPushCmpBranch + 2 * kCmps <= kSuperLocalBinop &&
+                  kSuperLocalBinop + kBinops - 1 <= kSuperLast,
+              "superinstruction id ranges overlap or leave the reserved range");
+
 template <bool kExact, bool kTrace>
 Machine::Exit Machine::loop(int64_t& fuel) {
 #if PXOS_COMPUTED_GOTO
-  const void* table[256];
+  // One table per interpreter mode, filled once (label addresses are known only in here).
+  static const void* table[256];
+  static std::atomic<bool> ready{false};
+  static std::mutex filling;
+  if (UNLIKELY(!ready.load(std::memory_order_acquire))) {
+  std::lock_guard<std::mutex> lock(filling);
+  if (!ready.load(std::memory_order_relaxed)) {
   for (auto& t : table) t = &&L_BAD;
-#define X(name, byte, fmt, pops, pushes, effect, doc) table[byte] = &&L_##name;
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) table[byte] = &&L_##name;
 #include "isa/opcodes.def"
 #undef X
 #define SUPER(name, id, n, pattern) table[id] = &&S_##name;
@@ -164,6 +190,9 @@ Machine::Exit Machine::loop(int64_t& fuel) {
                 table[kSuperPushCmpBranch + k] = &&SPZ_##name; table[kSuperPushCmpBranch + k + 1] = &&SPN_##name; k += 2;
     PXOS_SUPER_CMPS(X)
 #undef X
+  }
+  ready.store(true, std::memory_order_release);
+  }
   }
   bind(int(kExact) * 2 + int(kTrace), table, !kExact);
 #define VM_CASE(name) L_##name:

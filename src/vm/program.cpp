@@ -50,7 +50,7 @@ Status verify(const isa::Module& m, const VerifyOptions& opt) {
       default: break;
     }
   }
-  if (last.op != Op::JMP && last.op != Op::RET && last.op != Op::HALT)
+  if (isa::falls_through(last.op))
     return failf(Errc::VerifyError, "{}: offset {:#x}: execution can fall off the end of the code after {} (end with HALT, RET or JMP)",
                  src, last.pc, last.info->name);
   return {};
