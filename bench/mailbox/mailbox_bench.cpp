@@ -82,6 +82,16 @@ int main(int argc, char** argv) {
       serve(*server, LoopOptions{}, stop);  // mailboxd's defaults (serve.hpp)
     });
   }
+  // Every return below stops and joins the server thread (a joinable std::thread destroyed
+  // unjoined calls std::terminate).
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& th;
+    ~Joiner() {
+      stop.store(true);
+      if (th.joinable()) th.join();
+    }
+  } joiner{stop, th};
   pin(ccpu);
   Client cl(*area);
   for (int i = 0; i < 2000 && !cl.server_ready(); ++i) std::this_thread::sleep_for(1ms);
@@ -106,7 +116,7 @@ int main(int argc, char** argv) {
     Histogram h;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t t0 = tsc_now();
-      cl.submit({make_cmd(op::NOP, 0, 0), 0, 0, uint32_t(i)});
+      if (!cl.submit({make_cmd(op::NOP, 0, 0), 0, 0, uint32_t(i)})) { std::fprintf(stderr, "ring: submit refused with nothing in flight\n"); return 1; }
       cl.flush();
       auto k = cl.wait(out, 1, 1s);
       uint64_t t1 = tsc_now();
@@ -124,9 +134,10 @@ int main(int argc, char** argv) {
     auto last_progress = w0;
     while (got < total) {
       if (sent < total && cl.in_flight() + batch <= c::RING_ENTRIES) {
-        for (uint32_t j = 0; j < batch; ++j) cl.submit({make_cmd(op::NOP, 0, 0), 0, 0, uint32_t(sent + j)});
+        uint32_t j = 0;  // submit() may refuse (ring full): count only what went in
+        while (j < batch && cl.submit({make_cmd(op::NOP, 0, 0), 0, 0, uint32_t(sent + j)})) ++j;
         cl.flush();
-        sent += batch;
+        sent += j;
       }
       size_t k = cl.reap(out);
       for (size_t i = 0; i < k; ++i, ++got)

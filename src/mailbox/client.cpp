@@ -26,8 +26,16 @@ void Client::resync() {
   sq_tail_ = sq_published_ = ld_acq(h.sq_tail);
   sq_head_seen_ = ld_acq(h.sq_head);
   cq_head_ = ld_acq(h.cq_head);
-  uint32_t pending = ld_acq(h.cq_tail) - cq_head_;
-  inflight_ = pending <= c::RING_ENTRIES ? pending : 0;
+  uint32_t cq_tail = ld_acq(h.cq_tail);
+  uint32_t pending = cq_tail - cq_head_;
+  if (pending > c::RING_ENTRIES) {
+    // An insane pair (CQ_FAULT: the server holds completions until CQ_HEAD is sane again):
+    // give up what cannot be trusted and restart from the server's CQ_TAIL.
+    cq_head_ = cq_tail;
+    st_rel(h.cq_head, cq_head_);
+    pending = 0;
+  }
+  inflight_ = pending;
 }
 
 bool Client::server_ready() const {

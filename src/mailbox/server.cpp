@@ -139,6 +139,13 @@ size_t Server::step_v1() {
 
 size_t Server::step_ring() {
   Header& h = header();
+  // CQ_TAIL is ours: a client that overwrote it gets the true value back at once, so that it
+  // can resynchronise (Client::resync) instead of the ring wedging (issue 19.7b). A load of a
+  // line the client only reads costs no cache-line transfer.
+  if (uint32_t seen = ld_rlx(h.cq_tail); seen != cq_tail_) {
+    fault(err::RING_CORRUPT, "CQ_TAIL overwritten with 0x{:x} (true 0x{:x}); restored", seen, cq_tail_);
+    st_rel(h.cq_tail, cq_tail_);
+  }
   uint32_t tail = ld_acq(h.sq_tail);
   uint32_t pending = tail - sq_head_;
   if (pending == 0) return 0;
@@ -224,8 +231,11 @@ size_t Server::step_ring() {
   cq_tail_ += done;
   served_ += done;
   st_rlx(h.served, uint32_t(served_));
-  st_rel(h.cq_tail, cq_tail_);  // completions visible
+  // Slots first, then completions: a client that has reaped the completion of an entry must
+  // find its submission slot free (it sizes its batches by in_flight()). In the other order it
+  // could see the completion, still read the old SQ_HEAD, and have submit() refuse (issue 19.2).
   st_rel(h.sq_head, sq_head_);  // slots reusable
+  st_rel(h.cq_tail, cq_tail_);  // completions visible (release: also publishes SQ_HEAD above)
   return done;
 }
 
@@ -241,7 +251,14 @@ bool Server::note_fault(uint16_t code) {
   return true;
 }
 
-void Server::print_fault(uint16_t code, const std::string& what) {
+void Server::print_fault(uint16_t code, const std::string& raw) {
+  // Messages quote client bytes (kernel names): control and non-ASCII bytes become \xNN so
+  // that a client can neither split the log line nor send terminal escapes (issue 19.7b).
+  std::string what;
+  for (unsigned char ch : raw) {
+    if (ch < 0x20 || ch >= 0x7f || ch == '\\') what += fmt::format("\\x{:02x}", ch);
+    else what += char(ch);
+  }
   std::fprintf(cfg_.log, "mailboxd: fault %.*s: %s (further faults of this kind are counted, not printed)\n",
                int(err_name(code).size()), err_name(code).data(), what.c_str());
 }

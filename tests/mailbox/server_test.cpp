@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -499,4 +500,120 @@ TEST(MailboxAllocator, RandomAllocFreeKeepsInvariants) {
   EXPECT_TRUE(a.check());
   EXPECT_EQ(a.free_bytes(), c::MIN_SIZE - c::DATA_OFFSET);
   EXPECT_EQ(a.fragments(), 1u);
+}
+
+// Issue 19.2: many rounds of random batch sizes against a live serving thread (spinning and
+// sleeping), filling the ring to the brim. Every user_data arrives exactly once and in order,
+// and submit() never refuses while fewer than RING_ENTRIES are in flight: a reaped completion
+// means its submission slot is free (the server publishes SQ_HEAD before CQ_TAIL).
+TEST(MailboxRing, StressRandomBatchesExactlyOnceInOrder) {
+  Fixture f;
+  LoopOptions lo;
+  lo.spin_us = 20;  // fall asleep often: the NEED_WAKEUP path is part of the stress
+  lo.min_sleep_us = 50;
+  lo.max_sleep_us = 200;
+  std::atomic<bool> stop{false};
+  std::thread t([&] { serve(*f.server, lo, stop); });
+  Client cl(f.area);
+  std::mt19937 rng(19);
+  std::vector<Cqe> out(c::RING_ENTRIES);
+  uint32_t sent = 0, got = 0;
+  constexpr uint32_t kRounds = 4000;
+  for (uint32_t round = 0; round < kRounds; ++round) {
+    uint32_t want = (rng() % 4 == 0) ? c::RING_ENTRIES : 1 + rng() % c::RING_ENTRIES;  // often a full ring
+    while (cl.in_flight() < c::RING_ENTRIES && want > 0) {
+      ASSERT_TRUE(cl.submit({cmd(op::SYSCALL, sys::ECHO), sent, ~sent, sent}))
+          << "refused with " << cl.in_flight() << " in flight, round " << round;
+      ++sent;
+      --want;
+    }
+    if (want > 0) {
+      EXPECT_FALSE(cl.submit({cmd(op::NOP), 0, 0, 0}));  // full: refused
+    }
+    cl.flush();
+    // reap a random amount: sometimes nothing (the ring stays full), sometimes everything
+    size_t need = rng() % 3 == 0 ? 0 : 1 + rng() % cl.in_flight();
+    auto n = cl.wait(std::span<Cqe>(out.data(), std::max<size_t>(need, 1)), need, 10s);
+    ASSERT_TRUE(n) << "round " << round;
+    for (size_t i = 0; i < *n; ++i, ++got) {
+      ASSERT_EQ(out[i].user_data, got) << "round " << round;
+      ASSERT_EQ(out[i].status, st::COMPLETE);
+      ASSERT_EQ(out[i].resp, got);
+      ASSERT_EQ(out[i].resp1, ~got);
+    }
+  }
+  while (got < sent) {
+    auto n = cl.wait(out, 1, 10s);
+    ASSERT_TRUE(n);
+    for (size_t i = 0; i < *n; ++i, ++got) ASSERT_EQ(out[i].user_data, got);
+  }
+  EXPECT_EQ(f.server->faults(), 0u);
+  ASSERT_TRUE(cl.call(cmd(op::HALT), 0, 0, 10s));
+  t.join();
+}
+
+// Issue 19.7b(i): a client overwrote CQ_TAIL and then followed it with CQ_HEAD. The server
+// used to hold completions forever (CQ_FAULT) and never rewrote CQ_TAIL, so no client could
+// learn the true tail. Now the server restores CQ_TAIL at its next step, and Client::resync()
+// restarts CQ_HEAD from it: completions flow again and CQ_FAULT clears.
+TEST(MailboxRing, OverwrittenCqTailRecovers) {
+  Fixture f;
+  Header& h = f.h();
+  Client cl(f.area);
+  std::vector<Cqe> out(4);
+  ASSERT_TRUE(cl.submit({cmd(op::NOP), 0, 0, 1}));
+  cl.flush();
+  ASSERT_EQ(f.server->step(), 1u);
+  ASSERT_EQ(cl.reap(out), 1u);
+  st_rel(h.cq_tail, 0x12345678);  // the hostile or confused client
+  st_rel(h.cq_head, 0x12345678);
+  ASSERT_TRUE(cl.submit({cmd(op::NOP), 0, 0, 2}));
+  cl.flush();
+  EXPECT_EQ(f.server->step(), 0u);  // held: CQ_HEAD is insane against the true tail
+  EXPECT_TRUE(ld_acq(h.ring_flags) & flag::CQ_FAULT);
+  EXPECT_EQ(ld_acq(h.cq_tail), 1u);  // restored
+  cl.resync();                       // the documented reset
+  EXPECT_EQ(ld_acq(h.cq_head), 1u);
+  EXPECT_EQ(f.server->step(), 1u);
+  EXPECT_FALSE(ld_acq(h.ring_flags) & flag::CQ_FAULT);
+  ASSERT_EQ(cl.reap(out), 1u);
+  EXPECT_EQ(out[0].user_data, 2u);
+}
+
+// Issue 19.7b(ii): client bytes in the fault log (a GPU_EXECUTE kernel name holding ESC and a
+// newline) are escaped: the log line stays one line and carries no terminal control bytes.
+TEST(MailboxServer, FaultLogEscapesClientBytes) {
+  Area area = *Area::anonymous();
+  FILE* log = tmpfile();
+  ASSERT_NE(log, nullptr);
+  ServerConfig cfg;
+  cfg.uart_out = -1;
+  cfg.log = log;
+  cfg.gpu = cpu_gpu_exec;
+  Server s(area.base(), area.size(), cfg);
+  s.start();
+  Client cl(area);
+  uint8_t desc[c::GPU_DESC_SIZE + 8] = {};
+  const char evil[] = "\x1b]52;c;eA==\x07\nmailboxd: forged";
+  std::memcpy(desc, evil, std::min(sizeof evil - 1, size_t(c::GPU_NAME_LEN)));
+  uint32_t nbuf = 1, off = c::DATA_OFFSET + 0x1000, len = 16;
+  std::memcpy(desc + 76, &nbuf, 4);
+  std::memcpy(desc + 80, &off, 4);
+  std::memcpy(desc + 84, &len, 4);
+  ASSERT_TRUE(cl.write_data(c::DATA_OFFSET, ByteView(desc, sizeof desc)));
+  ASSERT_TRUE(cl.send(cmd(op::GPU_EXECUTE), c::DATA_OFFSET, sizeof desc, 10ms));
+  ASSERT_EQ(s.step(), 1u);
+  auto r = cl.poll(10ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(code_of(*r), err::GPU_FAILED);
+  std::fflush(log);
+  std::rewind(log);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), log));
+  std::fclose(log);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+  EXPECT_NE(text.find("\\x1b"), std::string::npos) << text;
 }
