@@ -1,4 +1,4 @@
-// object.cpp: zstd objects, verified reads, no-replace atomic writes.
+// object.cpp: zstd objects, verified reads, no-replace atomic writes (through the OS layer).
 #include "godpixel/object.hpp"
 
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "common/fs.hpp"
+#include "common/os.hpp"
 #include "godpixel/config.hpp"
 
 namespace pxos::god {
@@ -28,16 +29,6 @@ ZSTD_DCtx* dctx() {
 ZSTD_CCtx* cctx() {
   thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> c(ZSTD_createCCtx());
   return c.get();
-}
-
-Status fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return failf(Errc::Io, "{}: cannot open directory: {}", dir, errno_text(errno));
-  int r = ::fsync(fd);
-  int e = errno;
-  ::close(fd);
-  if (r != 0) return failf(Errc::Io, "{}: fsync failed: {}", dir, errno_text(e));
-  return {};
 }
 
 }  // namespace
@@ -88,91 +79,31 @@ Result<Bytes> decode_object(ByteView file, const Sha256& want, std::string_view 
 }
 
 Result<Bytes> read_object(const std::string& path, const Sha256& want) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    if (e == ENOENT) return failf(Errc::NotFound, "{}: object is missing", path);
-    if (e == ELOOP) return failf(Errc::StoreError, "{}: object is a symbolic link (refused)", path);
-    return failf(Errc::Io, "{}: cannot open object: {}", path, errno_text(e));
+  int open_errno = 0;
+  auto file = os::read_input(path, ZSTD_compressBound(kMaxPayload),
+                             os::InputOptions{.kind = Errc::StoreError, .no_follow = true, .open_errno = &open_errno});
+  if (!file) {
+    if (open_errno == ENOENT) return failf(Errc::NotFound, "{}: object is missing", path);
+    if (open_errno == ELOOP) return failf(Errc::StoreError, "{}: object is a symbolic link (refused)", path);
+    return failf(Errc::StoreError, "{}: corrupted object: {}", path, file.error().detail);
   }
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return failf(Errc::StoreError, "{}: object is not a regular file", path);
-  }
-  uint64_t cap = ZSTD_compressBound(kMaxPayload);
-  if (uint64_t(st.st_size) > cap) {
-    ::close(fd);
-    return failf(Errc::StoreError, "{}: corrupted object: {} bytes is over the {} byte limit", path, uint64_t(st.st_size), cap);
-  }
-  Bytes file(size_t(st.st_size));
-  size_t off = 0;
-  while (off < file.size()) {
-    ssize_t n = ::read(fd, file.data() + off, file.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = n < 0 ? errno : EIO;
-      ::close(fd);
-      return failf(Errc::Io, "{}: read failed: {}", path, n < 0 ? errno_text(e) : "file shrank while reading");
-    }
-    off += size_t(n);
-  }
-  ::close(fd);
-  return decode_object(file, want, path, kMaxPayload);
+  return decode_object(*file, want, path, kMaxPayload);
 }
 
 Result<bool> write_object(const std::string& path, const std::string& tmp_dir, ByteView z, const Sha256& want) {
-  std::filesystem::path p(path);
-  std::string dir = p.parent_path().string();
+  std::string dir = std::filesystem::path(path).parent_path().string();
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return failf(Errc::StoreError, "{}: cannot create directory: {}", dir, errno_text(errno));
-  std::string tmpl = tmp_dir + "/obj." + p.filename().string().substr(0, 16) + ".XXXXXX";
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  int fd = ::mkostemp(name.data(), O_CLOEXEC);  // O_CREAT|O_EXCL: never follows or reuses a path
-  if (fd < 0) return failf(Errc::StoreError, "{}: cannot create a temp file: {}", tmp_dir, errno_text(errno));
-  auto bail = [&](const char* what, int e) {
-    ::close(fd);
-    ::unlink(name.data());
-    return failf(Errc::StoreError, "{}: {}: {}", path, what, errno_text(e));
-  };
-  size_t off = 0;
-  while (off < z.size()) {
-    ssize_t n = ::write(fd, z.data() + off, z.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return bail("write failed", errno);
-    off += size_t(n);
-  }
-  if (::fchmod(fd, 0444) != 0) return bail("chmod failed", errno);
-  if (::fsync(fd) != 0) return bail("fsync failed", errno);
-  if (::close(fd) != 0) {
-    int e = errno;
-    ::unlink(name.data());
-    return failf(Errc::StoreError, "{}: close failed: {}", path, errno_text(e));
-  }
-  bool repaired = false;
-  if (::link(name.data(), path.c_str()) != 0) {
-    int e = errno;
-    if (e != EEXIST) {
-      ::unlink(name.data());
-      return failf(Errc::StoreError, "{}: link failed: {}", path, errno_text(e));
-    }
-    // Someone stored it first (or a corrupt copy sits there): keep a good one, replace a bad one.
-    if (read_object(path, want)) {
-      ::unlink(name.data());
-      return false;
-    }
-    if (::rename(name.data(), path.c_str()) != 0) {
-      int e2 = errno;
-      ::unlink(name.data());
-      return failf(Errc::StoreError, "{}: cannot replace the corrupt object: {}", path, errno_text(e2));
-    }
-    repaired = true;
-  } else {
-    ::unlink(name.data());
-  }
-  if (auto s = fsync_dir(dir); !s) return std::unexpected(s.error());
-  return repaired;
+  os::PublishOptions o{.mode = 0444, .kind = Errc::StoreError, .tmp_dir = tmp_dir, .no_replace = true};
+  auto w = os::publish(path, z, o);
+  if (!w) return std::unexpected(w.error());
+  if (*w != os::Published::Existed) return false;
+  // Someone stored it first (or a corrupt copy sits there): keep a good one, replace a bad one.
+  if (read_object(path, want)) return false;
+  o.no_replace = false;
+  if (auto r = os::publish(path, z, o); !r)
+    return failf(Errc::StoreError, "{}: cannot replace the corrupt object: {}", path, r.error().detail);
+  return true;
 }
 
 }  // namespace pxos::god

@@ -1,0 +1,262 @@
+// os.cpp: the file half of the OS layer: fault hook, EINTR loops, input opener, atomic publish.
+#include "common/os.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <string_view>
+
+#include "common/fs.hpp"
+
+namespace pxos::os {
+namespace {
+
+constexpr const char* kFaultEnv = "PXOS_FAULT";  // "op:N" — see faults.def
+constexpr size_t kOps = 0
+#define X(name, text) +1
+#include "common/faults.def"
+#undef X
+    ;
+constexpr std::array<std::string_view, kOps> kOpNames = {
+#define X(name, text) text,
+#include "common/faults.def"
+#undef X
+};
+
+struct FaultState {
+  std::array<std::atomic<uint64_t>, kOps> armed{};  // call number that fails; 0 = none
+  std::array<std::atomic<uint64_t>, kOps> calls{};
+};
+FaultState& faults() {
+  static FaultState s;
+  static std::once_flag env_once;
+  std::call_once(env_once, [] {
+    const char* v = std::getenv(kFaultEnv);
+    if (!v) return;
+    std::string_view spec(v);
+    size_t colon = spec.find(':');
+    if (colon == std::string_view::npos) return;
+    for (size_t i = 0; i < kOps; ++i)
+      if (kOpNames[i] == spec.substr(0, colon)) s.armed[i] = std::strtoull(v + colon + 1, nullptr, 10);
+  });
+  return s;
+}
+
+std::string dir_of(const std::string& path) {
+  std::filesystem::path p(path);
+  return p.has_parent_path() ? p.parent_path().string() : ".";
+}
+
+const char* kind_of(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISLNK(m)) return "a symbolic link";
+  return "not a regular file";
+}
+
+// Writes into an existing FIFO or character device, as cp and zstd do.
+Result<Published> stream_into(const std::string& path, ByteView data, Errc kind) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return failf(kind, "{}: cannot open for writing: {}", path, errno_text(errno));
+  int e = write_all(fd, data.data(), data.size());
+  if (::close(fd) != 0 && e == 0) e = errno;
+  if (e) return failf(e == EPIPE ? Errc::PipeClosed : kind, "{}: write failed: {}", path, errno_text(e));
+  return Published::Streamed;
+}
+
+}  // namespace
+
+void set_fault(Op op, uint64_t n) {
+  auto& s = faults();
+  s.calls[size_t(op)] = 0;
+  s.armed[size_t(op)] = n;
+}
+
+bool inject(Op op) {
+  auto& s = faults();
+  uint64_t want = s.armed[size_t(op)].load(std::memory_order_relaxed);
+  if (want == 0) return false;
+  if (s.calls[size_t(op)].fetch_add(1) + 1 != want) return false;
+  errno = EIO;
+  return true;
+}
+
+int write_all(int fd, const void* p, size_t n) {
+  auto* b = static_cast<const uint8_t*>(p);
+  while (n) {
+    if (inject(Op::Write)) return EIO;
+    ssize_t w = ::write(fd, b, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    b += w;
+    n -= size_t(w);
+  }
+  return 0;
+}
+
+ssize_t read_some(int fd, void* p, size_t n) {
+  for (;;) {
+    ssize_t r = ::read(fd, p, n);
+    if (r >= 0 || errno != EINTR) return r;
+  }
+}
+
+ssize_t read_full(int fd, void* p, size_t n) {
+  auto* b = static_cast<uint8_t*>(p);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read_some(fd, b + got, n - got);
+    if (r < 0) return -1;
+    if (r == 0) break;
+    got += size_t(r);
+  }
+  return ssize_t(got);
+}
+
+int fsync_fd(int fd) {
+  if (inject(Op::Fsync)) return EIO;
+  return ::fsync(fd) == 0 ? 0 : errno;
+}
+
+int fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int e = fsync_fd(fd);
+  ::close(fd);
+  return e;
+}
+
+Result<int> open_input(const std::string& path, const InputOptions& o) {
+  if (inject(Op::Open)) return failf(o.kind, "{}: cannot open: {}", path, errno_text(EIO));
+  int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (o.no_follow ? O_NOFOLLOW : 0);
+  int fd = ::open(path.c_str(), flags);
+  if (fd < 0) {
+    int e = errno;
+    if (o.open_errno) *o.open_errno = e;
+    return failf(o.kind, "{}: cannot open: {}", path, errno_text(e));
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return failf(o.kind, "{}: cannot stat: {}", path, errno_text(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return failf(o.kind, "{}: is {}, not a regular file", path, kind_of(st.st_mode));
+  }
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    int e = errno;
+    ::close(fd);
+    return failf(o.kind, "{}: fcntl failed: {}", path, errno_text(e));
+  }
+  return fd;
+}
+
+Result<Bytes> read_input(const std::string& path, uint64_t max_bytes, const InputOptions& o) {
+  auto fd = open_input(path, o);
+  if (!fd) return std::unexpected(fd.error());
+  struct stat st{};
+  ::fstat(*fd, &st);
+  uint64_t size = uint64_t(st.st_size);
+  if (size > max_bytes) {
+    ::close(*fd);
+    Errc k = o.kind == Errc::Io ? Errc::TooLarge : o.kind;
+    return failf(k, "{}: {} bytes is over the {} byte limit", path, size, max_bytes);
+  }
+  Bytes out(size_t(size) + 1);  // one byte more: a file that grew is noticed
+  ssize_t n = read_full(*fd, out.data(), out.size());
+  int e = errno;
+  ::close(*fd);
+  if (n < 0) return failf(o.kind, "{}: read failed: {}", path, errno_text(e));
+  if (uint64_t(n) < size) return failf(o.kind, "{}: file shrank while reading ({} of {} bytes)", path, n, size);
+  if (uint64_t(n) > size) return failf(o.kind, "{}: file grew while reading", path);
+  out.resize(size_t(n));
+  return out;
+}
+
+Status write_stdout(ByteView data) {
+  int e = write_all(STDOUT_FILENO, data.data(), data.size());
+  if (e == EPIPE) return fail(Errc::PipeClosed, "stdout: the reader closed the pipe");
+  if (e) return failf(Errc::Io, "stdout: write failed: {}", errno_text(e));
+  return {};
+}
+
+Result<Published> publish(const std::string& path_in, ByteView data, const PublishOptions& o) {
+  if (path_in == "-") {
+    std::fflush(stdout);
+    if (auto s = write_stdout(data); !s) return std::unexpected(s.error());
+    return Published::Streamed;
+  }
+  std::string path = path_in;
+  struct stat st{};
+  bool exists = ::lstat(path.c_str(), &st) == 0;
+  if (exists && o.no_replace) return Published::Existed;
+  if (exists && S_ISLNK(st.st_mode) && o.user_path) {
+    // Publish at the link's target: the link itself is not a regular file and stays.
+    char buf[PATH_MAX];
+    if (!::realpath(path.c_str(), buf)) {
+      if (errno != ENOENT) return failf(o.kind, "{}: cannot resolve the symbolic link: {}", path, errno_text(errno));
+      return failf(o.kind, "{}: is a dangling symbolic link; refusing to replace it", path);
+    }
+    path = buf;
+    exists = ::lstat(path.c_str(), &st) == 0;
+  }
+  if (exists && !S_ISREG(st.st_mode)) {
+    if (o.user_path && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) return stream_into(path, data, o.kind);
+    return failf(o.kind, "{}: is {}, not a regular file; refusing to replace it", path, kind_of(st.st_mode));
+  }
+  std::string dir = dir_of(path);
+  std::string tdir = o.tmp_dir.empty() ? dir : o.tmp_dir;
+  std::string tmpl = tdir + "/." + std::filesystem::path(path).filename().string().substr(0, 32) + ".tmp.XXXXXX";
+  std::vector<char> name(tmpl.begin(), tmpl.end());
+  name.push_back('\0');
+  int fd = ::mkostemp(name.data(), O_CLOEXEC);  // O_CREAT|O_EXCL: never follows or reuses a path
+  if (fd < 0) return failf(o.kind, "{}: cannot create a temp file in {}: {}", path, tdir, errno_text(errno));
+  auto bail = [&](const char* what, int e) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(name.data());
+    return failf(o.kind, "{}: {}: {}", path, what, errno_text(e));
+  };
+  if (int e = write_all(fd, data.data(), data.size())) return bail("write failed", e);
+  if (::fchmod(fd, mode_t(o.mode)) != 0) return bail("chmod failed", errno);
+  if (int e = fsync_fd(fd)) return bail("fsync failed", e);
+  int c = ::close(fd);
+  fd = -1;
+  if (c != 0) return bail("close failed", errno);
+  Published how;
+  if (!exists || o.no_replace) {
+    // link() never replaces: a file that appeared meanwhile (of any kind) is left alone.
+    int e = inject(Op::Link) ? EIO : (::link(name.data(), path.c_str()) == 0 ? 0 : errno);
+    if (e == EEXIST && o.no_replace) {
+      ::unlink(name.data());
+      return Published::Existed;
+    }
+    if (e == EEXIST) return bail("appeared while writing; not replaced", e);
+    if (e) return bail("link failed", e);
+    ::unlink(name.data());
+    how = Published::Created;
+  } else {
+    if (inject(Op::Rename) || ::rename(name.data(), path.c_str()) != 0) return bail("rename failed", errno);
+    how = Published::Replaced;
+  }
+  if (int e = fsync_dir(dir)) return failf(o.kind, "{}: fsync of directory {} failed: {}", path, dir, errno_text(e));
+  return how;
+}
+
+}  // namespace pxos::os
