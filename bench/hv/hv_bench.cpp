@@ -90,7 +90,7 @@ Bytes archive_64k(const std::string& demo_dir, size_t target) {
   std::string src = "; generated: 5000 small functions\n";
   for (int i = 0; i < 5000; ++i) src += "f" + std::to_string(i) + ":\n  PUSH " + std::to_string(rng() % 1000000) + "\n  RET\n";
   isa::Module big = ok(assembler::assemble(src, "big.pxasm"));
-  a.entries.push_back({hv::EntryType::Module, "big", isa::serialize(big), {}, 0});
+  a.entries.push_back({hv::EntryType::Module, "big", isa::serialize(big).value(), {}, 0});
   hv::Entry pad{hv::EntryType::Data, "data/pad.bin", {}, {}, 0};
   a.entries.push_back(pad);
   for (;;) {
@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
                            R"("runtime":{"vm_version":">=1","limits":{"max_steps":1000000000000,"max_output_bytes":1048576,)"
                            R"("memory_words":)" + std::to_string(mem) + R"(,"timeout_ms":600000}}})";
     a.entries.push_back({hv::EntryType::Manifest, "manifest.json", Bytes(manifest.begin(), manifest.end()), {}, 0});
-    a.entries.push_back({hv::EntryType::Module, "main", isa::serialize(mod), {}, 0});
+    a.entries.push_back({hv::EntryType::Module, "main", isa::serialize(mod).value(), {}, 0});
     Bytes apng = ok(hv::encode_pxa(a));
     std::vector<double> bare, bare2, hvt, prep;
     std::string out_bare, out_hv, bare_error;

@@ -156,6 +156,10 @@ class Assembler {
     if (oi.fmt == Fmt::ADDR && ident_start(l[i])) {
       size_t s = i;
       while (i < l.size() && (ident_char(l[i]) || l[i] == ':')) ++i;
+      if (i - s > isa::kMaxNameBytes) {
+        error(ln, col, fmt::format("label of {} characters is over the limit of {}", i - s, isa::kMaxNameBytes));
+        return false;
+      }
       a.kind = Operand::Label;
       a.text = std::string(l.substr(s, i - s));
       return true;
@@ -267,6 +271,11 @@ class Assembler {
   }
 
   void define_label(std::string name, uint32_t ln, uint32_t col) {
+    // The module stores names with a u16 length; the limit is checked here, with a line number.
+    if (name.size() > isa::kMaxNameBytes) {
+      error(ln, col, fmt::format("label of {} characters is over the limit of {}", name.size(), isa::kMaxNameBytes));
+      return;
+    }
     auto [it, fresh] = labels_.try_emplace(name, LabelDef{pc_, ln});
     if (!fresh) {
       error(ln, col, fmt::format("duplicate label '{}' (first defined on line {})", name, it->second.line));

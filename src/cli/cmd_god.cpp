@@ -43,7 +43,7 @@ struct Input {
 Input load_input(const std::string& path) {
   if (path.ends_with(".pxasm")) {
     std::string src = must(read_text(path));
-    return {isa::serialize(must(assembler::assemble(src, path))), image::Kind::Bytecode};
+    return {must(isa::serialize(must(assembler::assemble(src, path)))), image::Kind::Bytecode};
   }
   image::Pxi p = must(image::load_pxi(path));
   if (p.kind == image::Kind::GodKey || p.kind == image::Kind::GodBootstrap)

@@ -78,7 +78,7 @@ Register reg(10, [](CLI::App& app) {
       std::string src = must(read_text(*in));
       isa::Module m = must(assembler::assemble(src, *in));
       std::string o = out->empty() ? default_out(*in, ".pxi") : *out;
-      must(image::save_pxi(o, serialize(m), image::Kind::Bytecode));
+      must(image::save_pxi(o, must(serialize(m)), image::Kind::Bytecode));
     });
   }
   {
@@ -145,9 +145,17 @@ Register reg(10, [](CLI::App& app) {
       image::PngImage img = must(image::png_decode(file, *in, 3));
       if (!out->empty()) {
         if (*scale == 0 || *scale > 64) throw Failure(Error{Errc::Usage, "--scale must be 1..64"});
+        // The enlarged copy must itself be a PNG that pxos (and its limits) accepts: checked
+        // before the buffer is allocated, so a large input is one clear line, never bad_alloc.
+        uint64_t bw = uint64_t(img.width) * *scale, bh = uint64_t(img.height) * *scale;
+        if (bw > image::kMaxDimension || bh > image::kMaxDimension || bw * bh > image::kMaxPixels)
+          throw Failure(Error{Errc::TooLarge,
+              fmt::format("{}: {}x{} at --scale {} would be {}x{} pixels, over the limit of {} per side and {} "
+                          "in all; use a smaller --scale", *in, img.width, img.height, *scale, bw, bh,
+                          image::kMaxDimension, image::kMaxPixels)});
         image::PngImage big;
-        big.width = img.width * *scale;
-        big.height = img.height * *scale;
+        big.width = uint32_t(bw);
+        big.height = uint32_t(bh);
         big.channels = 3;
         big.pixels.resize(size_t(big.width) * big.height * 3);
         for (uint32_t y = 0; y < big.height; ++y)

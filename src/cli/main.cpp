@@ -1,10 +1,19 @@
 // main.cpp: the `pxos` command. Collects the registered subcommands, parses, and turns a
 // pxos::Failure into one line on stderr and the error's exit status.
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <new>
 #include <vector>
 
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli/command.hpp"
+#include "common/os.hpp"
 
 namespace pxos::cli {
 namespace {
@@ -14,6 +23,27 @@ std::vector<Entry>& registry() {
   return r;
 }
 int g_exit_code = 0;
+
+// True when stdout is a pipe or socket whose reader has gone (POLLERR on the write end).
+bool stdout_reader_gone() {
+  struct stat st{};
+  if (::fstat(STDOUT_FILENO, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return false;
+  pollfd p{STDOUT_FILENO, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+// Everything printed through stdio is checked once, at the end: a full disk is one line and a
+// non-zero exit (never lost output with status 0); a closed pipe (`pxos disasm x | head`) is a
+// quiet exit, as SIGPIPE would have been, but with our status rather than a signal death.
+// `reported`: an error line was already printed; one line per failure, so stay silent then.
+int finish_stdout(int status, bool reported = false) {
+  std::fflush(stdout);
+  int e = os::stdout_errno();
+  if (!e && !std::ferror(stdout)) return status;
+  if (e == EPIPE || stdout_reader_gone()) return status ? status : errc_exit_status(Errc::PipeClosed);
+  if (!reported) std::fprintf(stderr, "pxos: stdout: write failed: %s\n", e ? std::strerror(e) : "I/O error");
+  return status ? status : errc_exit_status(Errc::Io);
+}
 }  // namespace
 
 Register::Register(int order, Setup setup) { registry().push_back({order, setup}); }
@@ -27,6 +57,9 @@ int main(int argc, char** argv) {
                "WGSL kernels, mailbox, microkernel, architect)", "pxos"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "pxos 0.1.0");
+  // A closed pipe is an EPIPE error that each writer reports (Errc::PipeClosed), not a death.
+  std::signal(SIGPIPE, SIG_IGN);
+  os::install_checked_stdout();
   auto& reg = cli::registry();
   std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.order < b.order; });
   for (auto& e : reg) e.setup(app);
@@ -35,14 +68,19 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const Failure& f) {
+    int status = errc_exit_status(f.err.code);
+    if (f.err.code == Errc::PipeClosed) return cli::finish_stdout(status, true);  // quiet: nobody reads
     std::fflush(stdout);
     std::fprintf(stderr, "pxos: %s\n", f.err.to_string().c_str());
-    return errc_exit_status(f.err.code);
+    return cli::finish_stdout(status, true);
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "pxos: out of memory\n");
+    return cli::finish_stdout(70, true);
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "pxos: internal error: %s\n", e.what());
-    return 70;
+    return cli::finish_stdout(70, true);
   }
-  std::fflush(stdout);
-  return cli::g_exit_code;
+  return cli::finish_stdout(cli::g_exit_code);
 }

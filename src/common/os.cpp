@@ -197,10 +197,37 @@ Status write_stdout(ByteView data) {
   return {};
 }
 
+namespace {
+int g_stdout_errno = 0;
+ssize_t checked_stdout_write(void*, const char* buf, size_t n) {
+  if (int e = write_all(STDOUT_FILENO, buf, n)) {
+    if (!g_stdout_errno) g_stdout_errno = e;
+    errno = e;
+    return -1;
+  }
+  return ssize_t(n);
+}
+}  // namespace
+
+void install_checked_stdout() {
+  cookie_io_functions_t io{};
+  io.write = checked_stdout_write;
+  std::FILE* f = ::fopencookie(nullptr, "w", io);
+  if (!f) return;  // keep glibc's stdout: errors are then still seen, only their errno may be lost
+  // The buffering glibc would have chosen: by line on a terminal, 64 KiB blocks otherwise.
+  std::setvbuf(f, nullptr, ::isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, 1 << 16);
+  stdout = f;
+}
+
+int stdout_errno() { return g_stdout_errno; }
+
 Result<Published> publish(const std::string& path_in, ByteView data, const PublishOptions& o) {
   if (path_in == "-") {
     std::fflush(stdout);
     if (auto s = write_stdout(data); !s) return std::unexpected(s.error());
+    // stdout now carries data (`pxos asm x -o - | ...`): whatever the command reports after it
+    // ("wrote ...", sizes) must not be appended to those bytes, so it goes to stderr from here.
+    ::dup2(STDERR_FILENO, STDOUT_FILENO);
     return Published::Streamed;
   }
   std::string path = path_in;

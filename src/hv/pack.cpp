@@ -75,6 +75,8 @@ Result<Archive> pack_directory(const std::string& dir) {
     }
     std::string ext = p.extension().string(), stem = p.stem().string();
     bool is_mod = ext == ".pxasm" || ext == ".pxi";
+    if (!fs::is_regular_file(st) && !fs::is_directory(st))  // a FIFO would block the reader
+      return failf(Errc::ArchiveInvalid, "{}: not a regular file (archives hold only regular files)", path);
     if (!fs::is_regular_file(st) || (fname != kManifestName && !is_mod))
       return failf(Errc::ArchiveInvalid, "{}: not part of an archive (a directory holds manifest.json, *.pxasm, *.pxi and data/)",
                    path);
@@ -103,7 +105,9 @@ Result<Archive> pack_directory(const std::string& dir) {
       m = std::move(*r);
       if (m.source.empty()) m.source = fname;
     }
-    Entry e{EntryType::Module, stem, isa::serialize(m), {}, 0};
+    auto code = isa::serialize(m);
+    if (!code) return std::unexpected(code.error());
+    Entry e{EntryType::Module, stem, std::move(*code), {}, 0};
     auto [it, fresh] = modules.try_emplace(stem, fname, std::move(e));
     if (!fresh) return failf(Errc::ArchiveInvalid, "{}: module '{}' given twice ({} and {})", dir, stem, it->second.first, fname);
   }

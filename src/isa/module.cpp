@@ -20,7 +20,17 @@ std::optional<uint32_t> Module::find(std::string_view s) const {
   return std::nullopt;
 }
 
-Bytes serialize(const Module& m) {
+Result<Bytes> serialize(const Module& m) {
+  if (m.code.size() > kMaxCodeBytes)
+    return failf(Errc::ModuleInvalid, "{}: code is {} bytes, over the limit of {}", printable(m.source), m.code.size(), kMaxCodeBytes);
+  if (m.source.size() > kMaxSourceNameBytes)
+    return failf(Errc::ModuleInvalid, "source name is {} bytes, over the limit of {}", m.source.size(), kMaxSourceNameBytes);
+  for (const auto& s : m.symbols)
+    if (s.name.size() > kMaxNameBytes)
+      return failf(Errc::ModuleInvalid, "{}: symbol name of {} bytes is over the limit of {}", printable(m.source), s.name.size(), kMaxNameBytes);
+  for (const auto& r : m.relocs)
+    if (r.target.size() > kMaxNameBytes)
+      return failf(Errc::ModuleInvalid, "{}: relocation target of {} bytes is over the limit of {}", printable(m.source), r.target.size(), kMaxNameBytes);
   Bytes out;
   ByteWriter w(out);
   w.str("PXBC");
@@ -36,6 +46,9 @@ Bytes serialize(const Module& m) {
   for (const auto& l : m.lines) { w.u32(l.pc); w.u32(l.line); }
   for (const auto& r : m.relocs) { w.u32(r.at); w.u16(uint16_t(r.target.size())); w.str(r.target); }
   w.str(m.source);
+  // The parser is the format's definition: whatever it would refuse (an offset past the code,
+  // unsorted lines) is refused before it reaches a file.
+  if (auto back = parse_module(out, m.source); !back) return std::unexpected(back.error());
   return out;
 }
 
@@ -60,7 +73,9 @@ Result<Module> parse_module(ByteView data, std::string_view name) {
   for (uint32_t i = 0; i < nsym; ++i) {
     Symbol s;
     s.offset = r.u32();
-    s.name = printable(r.str(r.u16()));  // names are printed too: escaped like the source
+    uint16_t nlen = r.u16();
+    if (nlen > kMaxNameBytes) return failf(Errc::ModuleInvalid, "{}: offset {}: symbol name of {} bytes is over the limit of {}", name, r.pos() - 2, nlen, kMaxNameBytes);
+    s.name = printable(r.str(nlen));  // names are printed too: escaped like the source
     if (!r.ok()) return failf(Errc::ModuleInvalid, "{}: symbol table truncated at entry {}", name, i);
     if (s.offset > code_len) return failf(Errc::ModuleInvalid, "{}: symbol '{}' points past the code", name, s.name);
     m.symbols.push_back(std::move(s));
@@ -75,7 +90,9 @@ Result<Module> parse_module(ByteView data, std::string_view name) {
   for (uint32_t i = 0; i < nrel; ++i) {
     Reloc rl;
     rl.at = r.u32();
-    rl.target = printable(r.str(r.u16()));
+    uint16_t tlen = r.u16();
+    if (tlen > kMaxNameBytes) return failf(Errc::ModuleInvalid, "{}: offset {}: relocation target of {} bytes is over the limit of {}", name, r.pos() - 2, tlen, kMaxNameBytes);
+    rl.target = printable(r.str(tlen));
     if (!r.ok()) return failf(Errc::ModuleInvalid, "{}: relocation table truncated at entry {}", name, i);
     if (uint64_t(rl.at) + 4 > code_len)
       return failf(Errc::ModuleInvalid, "{}: relocation {} points past the code", name, i);
@@ -83,6 +100,7 @@ Result<Module> parse_module(ByteView data, std::string_view name) {
   }
   // The name is printed in every diagnostic and trap: a control byte in it could forge
   // output lines or drive the terminal, so it is escaped once, here.
+  if (srclen > kMaxSourceNameBytes) return failf(Errc::ModuleInvalid, "{}: offset 24: source name of {} bytes is over the limit of {}", name, srclen, kMaxSourceNameBytes);
   m.source = printable(r.str(srclen));
   if (!r.ok()) return failf(Errc::ModuleInvalid, "{}: source name truncated", name);
   if (!r.at_end()) return failf(Errc::ModuleInvalid, "{}: offset {}: {} trailing bytes", name, r.pos(), r.remaining());

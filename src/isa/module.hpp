@@ -21,6 +21,8 @@ namespace pxos::isa {
 
 inline constexpr uint16_t kModuleVersion = 1;
 inline constexpr uint32_t kMaxCodeBytes = 1u << 24;  // 16 MiB: offsets fit the VM's 24-bit pc field
+inline constexpr uint32_t kMaxNameBytes = 1024;       // a symbol or "module:label" (u16 length field)
+inline constexpr uint32_t kMaxSourceNameBytes = 4096; // the source file name (PATH_MAX)
 
 struct Symbol { std::string name; uint32_t offset = 0; bool operator==(const Symbol&) const = default; };
 struct LineEntry { uint32_t pc = 0; uint32_t line = 0; bool operator==(const LineEntry&) const = default; };
@@ -38,7 +40,9 @@ struct Module {
   bool operator==(const Module&) const = default;
 };
 
-Bytes serialize(const Module& m);
+// Refuses (Errc::ModuleInvalid) a module that parse_module would refuse: every limit of the
+// format is enforced here, where the file is written, never discovered by the next reader.
+Result<Bytes> serialize(const Module& m);
 Result<Module> parse_module(ByteView data, std::string_view name);
 
 }  // namespace pxos::isa

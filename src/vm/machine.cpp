@@ -11,6 +11,7 @@
 #include <charconv>
 #include <chrono>
 #include <climits>
+#include <cerrno>
 #include <cstring>
 
 #include "isa/decode.hpp"
@@ -71,8 +72,14 @@ void Machine::set_trap(Errc code, const Cell* ip, std::string msg) {
 
 void Machine::flush() {
   if (out_.empty()) return;
-  if (opt_->output) opt_->output(out_);
-  else std::fwrite(out_.data(), 1, out_.size(), stdout);
+  if (opt_->output) {
+    opt_->output(out_);
+  } else if (!out_errno_) {
+    // A closed pipe or a full disk stops the program at once (an endless printer would
+    // otherwise run forever into the void): emit_text then traps with the errno kept here.
+    errno = 0;
+    if (std::fwrite(out_.data(), 1, out_.size(), stdout) != out_.size()) out_errno_ = errno ? errno : EIO;
+  }
   out_.clear();
 }
 
@@ -81,7 +88,9 @@ bool Machine::past_deadline() const {
 }
 
 void Machine::output_trap(const Cell* ip) {
-  if (timed_out_) set_trap(Errc::TimeLimit, ip, fmt::format("time limit of {} ms reached", opt_->limits.timeout_ms));
+  if (out_errno_ == EPIPE) set_trap(Errc::PipeClosed, ip, "stdout: the reader closed the pipe");
+  else if (out_errno_) set_trap(Errc::Io, ip, fmt::format("stdout: write failed: {}", std::strerror(out_errno_)));
+  else if (timed_out_) set_trap(Errc::TimeLimit, ip, fmt::format("time limit of {} ms reached", opt_->limits.timeout_ms));
   else set_trap(Errc::OutputLimit, ip, "output limit reached");
 }
 
@@ -97,6 +106,7 @@ bool Machine::emit_text(std::string_view s) {
   out_total_ += s.size();
   if (out_.size() >= kOutputFlushBytes) {
     flush();
+    if (UNLIKELY(out_errno_)) return false;
     if (UNLIKELY(past_deadline())) return !(timed_out_ = true);
   }
   return true;
@@ -679,6 +689,10 @@ RunResult Machine::run(const RunOptions& opt) {
     }
   }
   flush();
+  if (out_errno_ && e == Exit::Halt) {  // the last output was refused: the run did not succeed
+    output_trap(ip_);
+    e = Exit::Trap;
+  }
   res.halted = e == Exit::Halt;
   if (!res.halted) {
     res.trap = trap_;

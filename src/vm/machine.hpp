@@ -72,6 +72,7 @@ class Machine {
   std::string out_;
   uint64_t out_total_ = 0;
   bool timed_out_ = false;  // the deadline passed during output
+  int out_errno_ = 0;       // stdout refused the output (EPIPE: nobody reads; ENOSPC: full disk)
   const RunOptions* opt_ = nullptr;
   // trap
   Error trap_;

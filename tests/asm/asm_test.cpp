@@ -90,10 +90,10 @@ TEST(Asm, CrossModuleCallMakesRelocation) {
 TEST(Asm, ModuleSerialisationRoundTrips) {
   auto m = assembler::assemble("a: PUSH 1\nCALL u:f\nb: JMP a\n", "m.pxasm");
   ASSERT_TRUE(m);
-  auto back = isa::parse_module(isa::serialize(*m), "m");
+  auto back = isa::parse_module(isa::serialize(*m).value(), "m");
   ASSERT_TRUE(back) << back.error().detail;
   EXPECT_EQ(*back, *m);
-  auto bytes = isa::serialize(*m);
+  auto bytes = isa::serialize(*m).value();
   for (size_t cut = 0; cut < bytes.size(); ++cut)
     EXPECT_FALSE(isa::parse_module(ByteView(bytes.data(), cut), "m")) << cut;
 }
@@ -149,4 +149,57 @@ TEST(Disasm, RandomValidProgramsRoundTrip) {
     for (uint32_t at : addr_at) put_u32le(m.code.data() + at, starts[rng() % starts.size()]);
     roundtrip(m, "random program " + std::to_string(prog));
   }
+}
+
+// Issue 19.4: a 100,000-character label used to be written with its length cut to u16, and
+// every reader then refused the image. The assembler refuses it with a line number...
+TEST(Asm, OverlongLabelIsRefusedWithItsLine) {
+  std::string big(100000, 'x');
+  auto m = assembler::assemble("PUSH 1\n" + big + ": HALT\n", "long.pxasm");
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, Errc::AsmError);
+  EXPECT_NE(m.error().detail.find("long.pxasm:2:"), std::string::npos) << m.error().detail;
+  EXPECT_NE(m.error().detail.find("over the limit of 1024"), std::string::npos) << m.error().detail;
+  auto r = assembler::assemble("JMP " + big + "\n", "ref.pxasm");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("ref.pxasm:1:"), std::string::npos) << r.error().detail;
+  // The longest allowed name still round-trips.
+  std::string ok(isa::kMaxNameBytes, 'y');
+  auto fine = assembler::assemble(ok + ": HALT\n", "ok.pxasm");
+  ASSERT_TRUE(fine) << fine.error().detail;
+  auto bytes = isa::serialize(*fine);
+  ASSERT_TRUE(bytes) << bytes.error().detail;
+  ASSERT_TRUE(isa::parse_module(*bytes, "ok"));
+}
+
+// ...and the writer enforces every limit of the format itself, for modules not made by the
+// assembler (packers, generators): nothing it writes is refused by the next reader.
+TEST(Module, WriterEnforcesEveryFormatLimit) {
+  auto base = assembler::assemble("a: PUSH 1\nHALT\n", "m.pxasm").value();
+  auto refused = [](const isa::Module& m) { auto b = isa::serialize(m); return !b && b.error().code == Errc::ModuleInvalid; };
+  isa::Module m = base;
+  m.symbols[0].name = std::string(70000, 'n');  // would wrap the u16 length field
+  EXPECT_TRUE(refused(m));
+  m = base;
+  m.symbols[0].name = std::string(isa::kMaxNameBytes + 1, 'n');
+  EXPECT_TRUE(refused(m));
+  m = base;
+  m.relocs.push_back({0, std::string(isa::kMaxNameBytes + 1, 'r')});
+  EXPECT_TRUE(refused(m));
+  m = base;
+  m.source = std::string(isa::kMaxSourceNameBytes + 1, 's');
+  EXPECT_TRUE(refused(m));
+  m = base;
+  m.code.resize(isa::kMaxCodeBytes + 1);
+  EXPECT_TRUE(refused(m));
+  m = base;
+  m.symbols[0].offset = uint32_t(m.code.size() + 1);  // points past the code
+  EXPECT_TRUE(refused(m));
+  m = base;
+  m.relocs.push_back({uint32_t(m.code.size() - 2), "u:f"});  // operand runs past the code
+  EXPECT_TRUE(refused(m));
+  m = base;
+  m.lines = {{4, 1}, {0, 2}};  // unsorted
+  EXPECT_TRUE(refused(m));
+  EXPECT_TRUE(isa::serialize(base));
 }

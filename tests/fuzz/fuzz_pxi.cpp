@@ -11,6 +11,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!img) return 0;
   if (pxos::sha256(img->payload) != img->sha) std::abort();  // decoder accepted a bad hash
   auto m = pxos::isa::parse_module(img->payload, "fuzz.pxi");
-  if (m && pxos::isa::serialize(*m) != img->payload) std::abort();  // parse/serialize must agree
+  if (m && pxos::isa::serialize(*m).value() != img->payload) std::abort();  // parse/serialize must agree
   return 0;
 }

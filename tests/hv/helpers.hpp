@@ -29,7 +29,7 @@ inline Archive make_archive(const std::string& manifest, const std::map<std::str
   Archive a;
   a.entries.push_back({EntryType::Manifest, "manifest.json", Bytes(manifest.begin(), manifest.end()), {}, 0});
   for (const auto& [name, src] : modules)
-    a.entries.push_back({EntryType::Module, name, isa::serialize(assemble(src, name + ".pxasm")), {}, 0});
+    a.entries.push_back({EntryType::Module, name, isa::serialize(assemble(src, name + ".pxasm")).value(), {}, 0});
   return a;
 }
 

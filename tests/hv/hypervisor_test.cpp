@@ -261,7 +261,7 @@ TEST(Hypervisor, EachBadInputFailsInItsClass) {
   std::vector<Case> cases;
   {
     Archive a;  // no manifest
-    a.entries.push_back({EntryType::Module, "main", isa::serialize(assemble(main_ok, "main.pxasm")), {}, 0});
+    a.entries.push_back({EntryType::Module, "main", isa::serialize(assemble(main_ok, "main.pxasm")).value(), {}, 0});
     cases.push_back({"missing manifest", *encode_pxa(a), "archive", Errc::ManifestInvalid, "no manifest.json entry"});
   }
   cases.push_back({"not json", make_pxa("{ nope", {{"main", main_ok}}), "manifest", Errc::ManifestInvalid, "not valid JSON"});
@@ -422,7 +422,7 @@ TEST(Hypervisor, EntryInsideAnInstructionIsRefusedByValidate) {
   std::string mf = manifest_with(R"({"default": "main:mid"})");
   Archive a;
   a.entries.push_back({EntryType::Manifest, "manifest.json", Bytes(mf.begin(), mf.end()), {}, 0});
-  a.entries.push_back({EntryType::Module, "main", isa::serialize(m), {}, 0});
+  a.entries.push_back({EntryType::Module, "main", isa::serialize(m).value(), {}, 0});
   auto png = encode_pxa(a);
   ASSERT_TRUE(png) << png.error().detail;
   auto o = open(*png);

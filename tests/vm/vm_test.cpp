@@ -313,7 +313,7 @@ TEST(Timeout, HoldsWhileAHostCallWaitsForInput) {
 TEST(Module, SourceNameControlBytesAreEscapedInTraps) {
   isa::Module m = asm_ok("POP\nHALT\n");
   m.source = "evil\x1b[2J\r\nok: all passed\x07";
-  auto back = isa::parse_module(isa::serialize(m), "evil.pxi");
+  auto back = isa::parse_module(isa::serialize(m).value(), "evil.pxi");
   ASSERT_TRUE(back) << back.error().detail;
   vm::HostEnv env;
   auto r = run_for(*back, {}, env);
