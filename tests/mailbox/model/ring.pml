@@ -32,9 +32,10 @@
 bit halted;          /* Server::halted_ */
 
 /* Server::step_ring() (server.cpp), for an honest client: the RING_CORRUPT / CQ_FAULT paths
-   are asserted never taken. Entry k (USER_DATA k+1) is served into the CQE of the same index. */
+   are asserted never taken. The SERVED store is left out: nothing waits on it. Entry k (USER_DATA k+1) is served into the CQE of the same index. */
 inline STEP(work) {
   work = 0;
+  assert(LD(S, CQ_TAIL) == cq_tail_);         /* if (ld_rlx(h.cq_tail) != cq_tail_) { restore } */
   tail = LD(S, SQ_TAIL);                       /* uint32_t tail = ld_acq(h.sq_tail); */
   pending = tail - sq_head_;                   /* uint32_t pending = tail - sq_head_; */
   if
