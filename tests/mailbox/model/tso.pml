@@ -7,14 +7,15 @@
    each loses a wake-up. */
 
 /* Why store buffers: the mailbox runs on x86-64, whose only reordering is a later load passing
-   an earlier store (to another word) that still sits in the CPU's store buffer. C++
-   release/acquire, used for every index and doorbell word, forbids every other reordering too,
-   so TSO is the memory model the code must be correct under; the seq_cst fences exist only to
-   stop store->load reordering, and the store buffers are what make the model able to show a
-   missing one. Each side's stores queue in order (a release store never passes an earlier
-   store); a Drain process empties the queues at any moment; a load sees the side's own newest
-   buffered store to that word, else memory. (Spin's inline arguments cannot hold an array
-   reference, so a stored value computed from LD goes through a local first.) */
+   an earlier store (to another word) that still sits in the CPU's store buffer, so the model is
+   x86-TSO. On weaker CPUs the C++ orders give the same guarantees where the protocol relies on
+   them: every hand-off is a release store read by an acquire load (ordered like TSO's FIFO
+   buffer), and the one place that needs store->load order (NEED_WAKEUP against SQ_TAIL or
+   DOORBELL) has a seq_cst fence on each side. The store buffers are what let the model show a
+   missing fence. Each side's stores queue in order; a Drain process empties the queues at any
+   moment; a load sees the side's own newest buffered store to that word, else memory. (Spin's
+   inline arguments cannot hold an array reference, so a stored value computed from LD goes
+   through a local first.) */
 #define C 0          /* the client's side */
 #define S 1          /* the server's side */
 #ifndef SB
@@ -105,7 +106,8 @@ inline WAKE_IF_SLEEPING() {
 }
 
 /* serve() (serve.cpp): step; when idle either spin on (within --spin-us: a free choice here)
-   or go to sleep with the NEED_WAKEUP handshake. Uses the server's locals work, seen, fl and the global halted. */
+   or go to sleep with the NEED_WAKEUP handshake. Uses the server's locals work, seen, fl and
+   the global halted. */
 inline SERVE_LOOP() {
   do
   :: halted -> break                               /* while (!server.halted() ...) */
