@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 PXOS := build/pxos
 
-.PHONY: all setup build debug test demo bench bench-vm bench-gpu bench-godpixel fuzz clean
+.PHONY: all setup build debug check-tsan test demo bench bench-vm bench-gpu bench-godpixel fuzz clean
 
 all: build
 
@@ -20,9 +20,21 @@ debug: setup
 
 # Release: every test (unit, golden, integration, fuzz smoke).
 # Debug (ASan+UBSan): the unit tests and the fuzz smoke runs again under sanitizers.
-test: build debug
+# TSan (clang-19): the mailbox unit tests again; a race fails the run.
+test: build debug check-tsan
 	@cd build && ctest --output-on-failure -j $(JOBS)
 	@cd build-debug && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
+
+# ThreadSanitizer over the mailbox library and its unit tests only (a small build: the other
+# modules are skipped in build-tsan). ASLR is turned off for the run where setarch may do so:
+# TSan's shadow layout rejects some kernels' mmap randomisation ("unexpected memory mapping").
+TSAN_TARGETS := test_mailbox_protocol test_mailbox_server test_mailbox_race
+TSAN_NOASLR = $(shell setarch -R true >/dev/null 2>&1 && echo setarch -R)
+check-tsan: setup
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TARGETS)
+	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  $(TSAN_NOASLR) ctest --output-on-failure -j $(JOBS) -R '^unit\.mailbox_'
 
 demo: build
 	@bash scripts/demo
@@ -49,7 +61,7 @@ fuzz:
 	@bash tests/fuzz/run_libfuzzer.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-debug build-fuzz
+	rm -rf build build-debug build-fuzz build-tsan
 
 # Mailbox latency / throughput / CPU cost (bench/mailbox; figures in docs/BENCHMARKS.md "Mailbox").
 .PHONY: bench-mailbox
