@@ -25,7 +25,9 @@ std::vector<std::string> base_env() {
 }  // namespace
 
 Result<std::string> Git::run(std::vector<std::string> args, int* exit_code) const {
-  std::vector<std::string> argv = {git_exe_, "-C", ws_, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+  // --literal-pathspecs: a model-chosen file name such as "*.md" or ":(top)x" is one file, never
+  // a pattern that would sweep other files into a status check or a commit.
+  std::vector<std::string> argv = {git_exe_, "--literal-pathspecs", "-C", ws_, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
                                    "-c", "core.pager=cat", "-c", "commit.gpgsign=false", "-c", "color.ui=false"};
   argv.insert(argv.end(), args.begin(), args.end());
   RunOptions o;
@@ -73,6 +75,31 @@ Result<bool> Git::ignored(const std::string& rel) const {
   auto out = run({"check-ignore", "-q", "--", rel}, &code);
   if (!out) return std::unexpected(out.error());
   return code == 0;
+}
+
+Status Git::readable(const std::string& rel) const {
+  auto ign = ignored(rel);
+  if (!ign) return failf(Errc::SandboxDenied, "refused \"{}\": git cannot tell whether it is ignored ({}); it is not read",
+                         rel, ign.error().detail);
+  if (*ign) return failf(Errc::SandboxDenied, "refused \"{}\": the file is ignored by git (it may hold secrets); it is not read", rel);
+  return {};
+}
+
+Result<std::string> Git::hooks_path() const {
+  int code = 0;
+  auto out = run({"config", "--show-scope", "--get-all", "core.hooksPath"}, &code);
+  if (!out) return std::unexpected(out.error());
+  std::string found;
+  size_t pos = 0;
+  while (pos < out->size()) {  // "local\t.githooks": the last value not from our own -c wins
+    size_t e = out->find('\n', pos);
+    if (e == std::string::npos) e = out->size();
+    std::string line = out->substr(pos, e - pos);
+    pos = e + 1;
+    size_t tab = line.find('\t');
+    if (tab != std::string::npos && line.substr(0, tab) != "command") found = line.substr(tab + 1);
+  }
+  return found;
 }
 
 Result<std::string> Git::head() const {
