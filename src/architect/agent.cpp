@@ -378,7 +378,8 @@ ActionResult Agent::write_checked(const Action& a, const std::string& rel_in, co
     return r;
   }
   auto ign = git_.ignored(*rel);
-  if (ign && *ign) {
+  if (!ign) { r.text = ign.error().detail; return r; }
+  if (*ign) {
     r.text = fmt::format("refused \"{}\": the path is ignored by git, so the change could not be committed", *rel);
     return r;
   }

@@ -27,8 +27,10 @@ std::vector<std::string> base_env() {
 Result<std::string> Git::run(std::vector<std::string> args, int* exit_code) const {
   // --literal-pathspecs: a model-chosen file name such as "*.md" or ":(top)x" is one file, never
   // a pattern that would sweep other files into a status check or a commit.
-  std::vector<std::string> argv = {git_exe_, "--literal-pathspecs", "-C", ws_, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+  // (check-ignore takes path names, not pathspecs, and refuses the flag.)
+  std::vector<std::string> argv = {git_exe_, "-C", ws_, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
                                    "-c", "core.pager=cat", "-c", "commit.gpgsign=false", "-c", "color.ui=false"};
+  if (args.empty() || args[0] != "check-ignore") argv.insert(argv.begin() + 1, "--literal-pathspecs");
   argv.insert(argv.end(), args.begin(), args.end());
   RunOptions o;
   o.cwd = ws_;
@@ -74,6 +76,9 @@ Result<bool> Git::ignored(const std::string& rel) const {
   int code = 0;
   auto out = run({"check-ignore", "-q", "--", rel}, &code);
   if (!out) return std::unexpected(out.error());
+  // 0 ignored, 1 not; anything else is git failing, which must never read as "not ignored".
+  if (code != 0 && code != 1)
+    return failf(Errc::ArchitectError, "git check-ignore failed (exit {}): {}", code, trim_nl(*out).substr(0, 300));
   return code == 0;
 }
 
