@@ -569,6 +569,45 @@ def case_usage(c):
     check(p.returncode != 0 and "not inside a git repository" in p.stderr, p.stderr, c)
 
 
+OSC52 = "\x1b]52;c;cm0gLXJmIH4=\x07"  # "set the clipboard to rm -rf ~"
+
+
+def case_terminal(c):
+    # Everything the model, the server or a file controls reaches the terminal escaped: the live
+    # stream, the shown action, results, server errors, /log and /diff; commit messages too.
+    c.write("evil.md", "clipboard " + OSC52 + " \x1b[2J\u009b31m\u202egnp.exe\n")
+    c.git("add", "evil.md")
+    c.git("commit", "-q", "-m", "a file with escapes")
+    port = c.serve([
+        {"status": 500, "body": json.dumps({"error": {"message": "overloaded " + OSC52}})},
+        {"content": "not json " + OSC52 + "\x1b[2J"},
+        {"content": act("write_doc", task="title " + OSC52, rationale="\x1b[2J\rforged line",
+                        file_path="docs/t.md", content="line\n\x1b[31mred\x1b[0m\n\u009b2J\n")},
+        {"content": act("write_doc", task="clean \x1b]0;window title\x07", rationale="why \x1b[1A\u202e",
+                        file_path="docs/ok.md", content="ok\n")},
+        {"content": act("read_file", file_path="evil.md")},
+        {"content": act("run_command", command="grep", args=["clipboard"])}])
+    p = c.run(port, mode="interactive", stdin="go\ny\n\ny\n\ny\n\ny\n/log\n/diff\n/quit\n")
+    check(p.returncode == 0, "exit %d" % p.returncode, c)
+    for name, text in (("stdout", p.stdout), ("stderr", p.stderr)):
+        raw = text.encode("utf-8", "surrogateescape")
+        bad = [b for b in raw if (b < 0x20 and b not in (0x0a, 0x09)) or b == 0x7f]
+        check(not bad, "%s carries raw control bytes %s" % (name, sorted(set(bad))), c)
+        check("\u009b" not in text and "\u202e" not in text, name + " carries a C1 or bidi control", c)
+    out = p.stdout
+    check("title \\x1b]52;c;" in out, "the task was not shown escaped: " + out[-2000:], c)
+    check("\\x1b[31mred" in out, "the content preview was not shown escaped", c)
+    check("not json \\x1b]52" in out, "the live stream was not shown escaped", c)
+    check("overloaded \\x1b]52" in p.stderr, "the server's error was not shown escaped: " + p.stderr, c)
+    check("clipboard \\x1b]52" in out, "the read/grep result was not shown escaped", c)
+    check("content byte 5 (0x1b) is a control character" in out, "content with escapes must be refused", c)
+    check(not os.path.exists(os.path.join(c.ws, "docs/t.md")), "content with escapes was written", c)
+    check(c.read("docs/ok.md") == "ok\n", "the clean write did not happen", c)
+    msgs = c.git("log", "--format=%B")
+    check("\x1b" not in msgs and "\u202e" not in msgs and "\r" not in msgs, "a commit message carries raw escapes", c)
+    check("clean \\x1b]0;window title\\x07" in msgs, "commit subject not escaped: " + msgs, c)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
