@@ -277,7 +277,7 @@ void Agent::show(const Action& a) {
   std::printf("  rationale: %s\n", term_line(a.rationale, 400).c_str());
   if (!a.content.empty()) {
     size_t total = size_t(std::count(a.content.begin(), a.content.end(), '\n')) + (a.content.back() != '\n');
-    std::printf("  content (%zu bytes, %zu lines):\n", a.content.size(), total);
+    std::printf("  content (%zu bytes, %zu line(s)):\n", a.content.size(), total);
     size_t lines = 0, pos = 0;
     while (pos < a.content.size() && lines < 20) {
       size_t e = a.content.find('\n', pos);
@@ -367,7 +367,7 @@ ActionResult Agent::write_checked(const Action& a, const std::string& rel_in, co
   // The file will be shown by cat, git log -p, an editor: bytes that drive a terminal are refused.
   if (size_t at = first_unprintable(a.content, Keep::Lines); at != std::string::npos) {
     r.text = fmt::format("refused \"{}\": content byte {} (0x{:02x}) is a control character; files are written with "
-                         "printable text, tabs and \\n line ends only", *rel, at, static_cast<unsigned char>(a.content[at]));
+                         "printable text, tabs and newlines only", *rel, at, static_cast<unsigned char>(a.content[at]));
     return r;
   }
   auto dirty = git_.dirty(*rel);
