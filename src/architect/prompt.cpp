@@ -75,7 +75,10 @@ std::string system_prompt(const Workspace& ws, const Git& git, const CommandTabl
        "starting with '-'):\n";
   for (auto& [name, c] : cmds.commands)
     p += fmt::format("- {}: {}{}\n", c.usage(name), c.help, c.unavailable.empty() ? "" : " (UNAVAILABLE here: " + c.unavailable + ")");
-  p += "\nRules: files are written only inside the workspace (no absolute paths, no '..', not .git); "
+  p += "\nRules: files are written only inside the workspace (no absolute paths, no '..', not .git, never "
+       "through a symlink, no name starting with '-'); build inputs are never written (CMakeLists.txt, *.cmake, "
+       "Makefile, scripts/, CI and git files, hooks, package manifests, requirements*.txt); file content is "
+       "printable text, tabs and newlines only; files ignored by git are never read; "
        "every write is checked (assembled or compiled) and committed to git with your task and rationale; "
        "a refused or failed action comes back to you with the reason in the next turn: fix it rather than "
        "repeat it. Reply with action \"done\" when the goal is reached.\n";

@@ -608,6 +608,17 @@ def case_terminal(c):
     check("clean \\x1b]0;window title\\x07" in msgs, "commit subject not escaped: " + msgs, c)
 
 
+def case_docs_table(c):
+    # docs/architect.md states the protected table truthfully: every row of protected.def is there
+    import re
+    root = os.path.dirname(os.path.dirname(HERE))
+    rows = re.findall(r'^X\("([^"]+)",', open(os.path.join(root, "src/architect/protected.def")).read(), re.M)
+    doc = open(os.path.join(root, "docs/architect.md")).read()
+    check(len(rows) >= 30, "protected.def parsed to %d rows" % len(rows))
+    missing = [r for r in rows if "`%s`" % r not in doc]
+    check(not missing, "docs/architect.md does not list protected rows: %s" % missing)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
