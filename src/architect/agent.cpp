@@ -4,10 +4,13 @@
 #include <editline/readline.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -16,6 +19,7 @@
 #include "architect/config.hpp"
 #include "architect/runner.hpp"
 #include "common/fs.hpp"
+#include "common/printable.hpp"
 
 namespace pxos::architect {
 using nlohmann::json;
@@ -53,8 +57,15 @@ double secs_since(std::chrono::steady_clock::time_point t0) {
 
 std::string one_line(std::string s, size_t n = 200) {
   for (char& c : s) if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  return s.size() > n ? s.substr(0, n) + "..." : s;
+  if (s.size() <= n) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // cut on a UTF-8 boundary
+  return s.substr(0, n) + "...";
 }
+
+// What reaches the terminal: everything the model, the server or a file controls goes through
+// the one escaping helper (common/printable.hpp), so no ESC/OSC sequence of theirs runs.
+std::string term_line(const std::string& s, size_t n = 200) { return printable(one_line(s, n)); }
+std::string term_text(const std::string& s) { return printable(s, Keep::Lines); }
 
 std::string ext_of(const std::string& p) {
   auto dot = p.rfind('.');
@@ -158,6 +169,14 @@ Status Agent::init() {
   } else {
     st_.goal = opt_.goal;
   }
+  // A hooks folder configured into the repository (husky-style) runs on the user's next commit.
+  if (auto hp = git_.hooks_path(); hp && !hp->empty()) {
+    std::string abs = hp->front() == '/' ? *hp : git_.toplevel() + "/" + *hp;
+    char buf[PATH_MAX];
+    if (::realpath(abs.c_str(), buf)) abs = buf;
+    if (abs.starts_with(ws_.root() + "/"))
+      ws_.protect(abs.substr(ws_.root().size() + 1), "the repository's core.hooksPath: hooks run on commit");
+  }
   if (auto s = log_.open(opt_.log_path); !s) return s;
   char tmpl[] = "/tmp/pxos-architect-XXXXXX";
   if (!::mkdtemp(tmpl)) return failf(Errc::Io, "mkdtemp: {}", errno_text(errno));
@@ -172,7 +191,7 @@ Status Agent::init() {
 void Agent::save_state() {
   while (st_.history.size() > tun::kHistoryKept) st_.history.erase(st_.history.begin());
   if (auto s = write_file_atomic(opt_.state_path, st_.to_json().dump(2) + "\n", 0600); !s)
-    std::fprintf(stderr, "architect: cannot save state: %s\n", s.error().detail.c_str());
+    std::fprintf(stderr, "architect: cannot save state: %s\n", term_line(s.error().detail, 400).c_str());
 }
 
 std::vector<std::string> Agent::child_env() const {
@@ -194,19 +213,25 @@ Agent::Turn Agent::ask(bool live) {
     log_.event("request", {{"iteration", st_.iteration}, {"repair", repair}, {"schema", schema_on_},
                            {"url", client_.url()}, {"model", client_.config().model}, {"messages", messages}});
     std::function<void(std::string_view)> on_delta;
-    if (live) on_delta = [](std::string_view d) { std::fwrite(d.data(), 1, d.size(), stdout); std::fflush(stdout); };
+    PrintableStream shown(Keep::Lines);  // the reply streams live, escaped (a delta may cut UTF-8)
+    if (live)
+      on_delta = [&shown](std::string_view d) {
+        std::string t = shown.feed(d);
+        std::fwrite(t.data(), 1, t.size(), stdout);
+        std::fflush(stdout);
+      };
     auto on_retry = [&](const std::string& why) {
       log_.event("retry", {{"iteration", st_.iteration}, {"reason", why}});
-      std::fprintf(stderr, "architect: %s\n", why.c_str());
+      std::fprintf(stderr, "architect: %s\n", term_line(why, 400).c_str());
     };
     auto reply = client_.chat(messages, schema_on_ ? &action_schema() : nullptr, on_delta, on_retry);
-    if (live) std::fputs("\n", stdout);
+    if (live) std::fputs((shown.finish() + "\n").c_str(), stdout);
     if (!reply && schema_on_ && reply.error().detail.starts_with("HTTP 400")) {
       // Some servers refuse response_format (or a grammar and a schema together): go on without
       // it; every reply is validated anyway.
       log_.event("schema_refused", {{"iteration", st_.iteration}, {"error", reply.error().detail}});
       std::fprintf(stderr, "architect: the server refused response_format (%s); continuing without it\n",
-                   one_line(reply.error().detail).c_str());
+                   term_line(reply.error().detail).c_str());
       schema_on_ = false;
       reply = client_.chat(messages, nullptr, on_delta, on_retry);
     }
@@ -231,7 +256,7 @@ Agent::Turn Agent::ask(bool live) {
       turn.error = fmt::format("no valid action after {} repair attempt(s): {}", opt_.repair_attempts, a.error().detail);
       return turn;
     }
-    std::fprintf(stderr, "architect: reply rejected (%s); asking for a repair\n", one_line(a.error().detail).c_str());
+    std::fprintf(stderr, "architect: reply rejected (%s); asking for a repair\n", term_line(a.error().detail).c_str());
     messages.push_back({{"role", "assistant"}, {"content", cap_text(reply->content, 8000)}});
     messages.push_back({{"role", "user"},
                         {"content", fmt::format("Your reply was rejected: {}\nReply again with exactly one JSON object "
@@ -240,25 +265,30 @@ Agent::Turn Agent::ask(bool live) {
 }
 
 void Agent::show(const Action& a) {
-  std::printf("\n  task:      %s\n  action:    %s\n", one_line(a.task).c_str(), std::string(info(a.kind).name).c_str());
-  if (!a.file_path.empty()) std::printf("  file:      %s\n", one_line(a.file_path).c_str());
+  // Every field is the model's: escaped, one line each (a newline in a task cannot forge a
+  // "file:" line), and a cut is always marked so the user knows what was not shown.
+  std::printf("\n  task:      %s\n  action:    %s\n", term_line(a.task).c_str(), std::string(info(a.kind).name).c_str());
+  if (!a.file_path.empty()) std::printf("  file:      %s\n", printable(a.file_path).c_str());
   if (!a.command.empty()) {
     std::string args;
-    for (auto& x : a.args) args += " " + one_line(x, 80);
-    std::printf("  command:   %s%s\n", one_line(a.command).c_str(), args.c_str());
+    for (auto& x : a.args) args += " " + printable(x);
+    std::printf("  command:   %s%s\n", printable(a.command).c_str(), args.c_str());
   }
-  std::printf("  rationale: %s\n", one_line(a.rationale, 400).c_str());
+  std::printf("  rationale: %s\n", term_line(a.rationale, 400).c_str());
   if (!a.content.empty()) {
-    std::printf("  content (%zu bytes):\n", a.content.size());
+    size_t total = size_t(std::count(a.content.begin(), a.content.end(), '\n')) + (a.content.back() != '\n');
+    std::printf("  content (%zu bytes, %zu line(s)):\n", a.content.size(), total);
     size_t lines = 0, pos = 0;
     while (pos < a.content.size() && lines < 20) {
       size_t e = a.content.find('\n', pos);
       if (e == std::string::npos) e = a.content.size();
-      std::printf("    | %s\n", a.content.substr(pos, std::min<size_t>(e - pos, 160)).c_str());
+      std::string line = a.content.substr(pos, e - pos);
+      bool cut = line.size() > 160;
+      std::printf("    | %s%s\n", term_text(cut ? one_line(line, 160) : line).c_str(), cut ? " [line cut]" : "");
       pos = e + 1;
       ++lines;
     }
-    if (pos < a.content.size()) std::printf("    | ...\n");
+    if (pos < a.content.size()) std::printf("    | ... [%zu more lines not shown]\n", total - lines);
   }
   std::fflush(stdout);
 }
@@ -289,7 +319,8 @@ bool Agent::confirm(const Action& a) {
 ActionResult Agent::run_named(const std::string& name, const std::vector<std::string>& args) {
   ActionResult r;
   std::string path = "/usr/local/bin:/usr/bin:/bin";
-  auto e = expand(cmds_, ws_, name, args, opt_.pxos_exe, tmpdir_, path);
+  auto e = expand(cmds_, ws_, name, args, opt_.pxos_exe, tmpdir_, path,
+                  [this](const std::string& rel) { return git_.readable(rel); });
   if (!e) { r.text = e.error().detail; return r; }
   RunOptions o;
   o.cwd = ws_.root();
@@ -304,10 +335,41 @@ ActionResult Agent::run_named(const std::string& name, const std::vector<std::st
   return r;
 }
 
-ActionResult Agent::write_checked(const Action& a, const std::string& check) {
+Status Agent::no_protected_link_to(const std::string& rel) const {
+  // resolve() saw the path the model named; a protected file elsewhere may be a symlink TO it
+  // (a committed `Makefile -> notes.md`, `.husky -> docs`): writing it would rewrite that input.
+  auto files = git_.ls_files();
+  if (!files) return std::unexpected(files.error());
+  const std::string target = ws_.abs(rel);
+  for (size_t i = 0; i < files->size();) {
+    size_t j = files->find('\0', i);
+    if (j == std::string::npos) j = files->size();
+    std::string f = files->substr(i, j - i);
+    i = j + 1;
+    if (f.empty() || !ws_.protected_reason(f)) continue;
+    struct stat st{};
+    if (::lstat(ws_.abs(f).c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
+    char buf[PATH_MAX];
+    if (!::realpath(ws_.abs(f).c_str(), buf)) continue;
+    std::string to = buf;
+    if (target == to || target.starts_with(to + "/"))
+      return failf(Errc::SandboxDenied, "refused \"{}\": the protected {} is a symlink to it, so the write would change {}; {}",
+                   rel, f, f, *ws_.protected_reason(f));
+  }
+  return {};
+}
+
+ActionResult Agent::write_checked(const Action& a, const std::string& rel_in, const std::string& check) {
   ActionResult r;
-  auto rel = ws_.resolve(a.file_path, Access::Write);
+  auto rel = ws_.resolve(rel_in, Access::Write);
   if (!rel) { r.text = rel.error().detail; return r; }
+  if (auto s = no_protected_link_to(*rel); !s) { r.text = s.error().detail; return r; }
+  // The file will be shown by cat, git log -p, an editor: bytes that drive a terminal are refused.
+  if (size_t at = first_unprintable(a.content, Keep::Lines); at != std::string::npos) {
+    r.text = fmt::format("refused \"{}\": content byte {} (0x{:02x}) is a control character; files are written with "
+                         "printable text, tabs and newlines only", *rel, at, static_cast<unsigned char>(a.content[at]));
+    return r;
+  }
   auto dirty = git_.dirty(*rel);
   if (!dirty) { r.text = dirty.error().detail; return r; }
   if (!dirty->empty()) {
@@ -316,7 +378,8 @@ ActionResult Agent::write_checked(const Action& a, const std::string& check) {
     return r;
   }
   auto ign = git_.ignored(*rel);
-  if (ign && *ign) {
+  if (!ign) { r.text = ign.error().detail; return r; }
+  if (*ign) {
     r.text = fmt::format("refused \"{}\": the path is ignored by git, so the change could not be committed", *rel);
     return r;
   }
@@ -369,8 +432,10 @@ ActionResult Agent::write_checked(const Action& a, const std::string& check) {
     }
   }
   if (auto s = ws_.write(*rel, a.content); !s) { r.text = s.error().detail; return r; }
-  std::string msg = fmt::format("architect: {}\n\n{}\n\nAction: {}\nFile: {}\nCheck: {}", one_line(a.task, 120),
-                                a.rationale, info(a.kind).name, *rel, note.empty() ? "none" : note);
+  // The model's words go into history that `git log` prints raw later: escaped here.
+  std::string msg = fmt::format("architect: {}\n\n{}\n\nAction: {}\nFile: {}\nCheck: {}", printable(one_line(a.task, 120)),
+                                printable(a.rationale, Keep::Lines), info(a.kind).name, *rel,
+                                printable(note.empty() ? "none" : note, Keep::Lines));
   auto c = git_.commit_file(*rel, msg);
   if (!c) { r.text = fmt::format("{} written but the commit failed: {}", *rel, c.error().detail); return r; }
   r.ok = true;
@@ -382,38 +447,37 @@ ActionResult Agent::write_checked(const Action& a, const std::string& check) {
 
 ActionResult Agent::apply(const Action& a) {
   ActionResult r;
-  std::string ext = ext_of(a.file_path);
-  if (info(a.kind).needs_file) {  // the sandbox speaks first: its reason is the useful one
-    auto rel = ws_.resolve(a.file_path, a.kind == Kind::read_file ? Access::Read : Access::Write);
-    if (!rel) { r.text = rel.error().detail; return r; }
+  // The sandbox speaks first (its reason is the useful one); every later rule, the extension
+  // allow-list included, looks at the resolved path, never only at the model's text.
+  std::string rel;
+  if (info(a.kind).needs_file) {
+    auto res = ws_.resolve(a.file_path, a.kind == Kind::read_file ? Access::Read : Access::Write);
+    if (!res) { r.text = res.error().detail; return r; }
+    rel = *res;
   }
+  const std::string ext = ext_of(rel);
   switch (a.kind) {
     case Kind::write_asm:
-      if (ext == ".pxasm") return write_checked(a, "pxasm");
-      if (ext == ".asm" || ext == ".nasm" || ext == ".s") return write_checked(a, "nasm");
-      r.text = fmt::format("refused \"{}\": write_asm writes .pxasm (PixelVM) or .asm (NASM) files", one_line(a.file_path, 80));
+      if (ext == ".pxasm") return write_checked(a, rel, "pxasm");
+      if (ext == ".asm" || ext == ".nasm" || ext == ".s") return write_checked(a, rel, "nasm");
+      r.text = fmt::format("refused \"{}\": write_asm writes .pxasm (PixelVM) or .asm (NASM) files", rel);
       return r;
     case Kind::write_wgsl:
-      if (ext == ".wgsl") return write_checked(a, "wgsl");
-      r.text = fmt::format("refused \"{}\": write_wgsl writes .wgsl files", one_line(a.file_path, 80));
+      if (ext == ".wgsl") return write_checked(a, rel, "wgsl");
+      r.text = fmt::format("refused \"{}\": write_wgsl writes .wgsl files", rel);
       return r;
     case Kind::write_doc:
-      if (ext == ".md" || ext == ".txt" || ext == ".rst") return write_checked(a, "");
-      r.text = fmt::format("refused \"{}\": write_doc writes .md, .txt or .rst files", one_line(a.file_path, 80));
+      if (ext == ".md" || ext == ".txt" || ext == ".rst") return write_checked(a, rel, "");
+      r.text = fmt::format("refused \"{}\": write_doc writes .md, .txt or .rst files", rel);
       return r;
     case Kind::read_file: {
-      auto rel = ws_.resolve(a.file_path, Access::Read);
-      if (!rel) { r.text = rel.error().detail; return r; }
       // Ignored files are where secrets live (.env, keys): they are not sent to the server.
-      if (auto ign = git_.ignored(*rel); !ign || *ign) {
-        r.text = fmt::format("refused \"{}\": the file is ignored by git (it may hold secrets); it is not read", *rel);
-        return r;
-      }
+      if (auto s = git_.readable(rel); !s) { r.text = s.error().detail; return r; }
       bool cut = false;
-      auto text = ws_.read(*rel, tun::kReadCapBytes, &cut);
+      auto text = ws_.read(rel, tun::kReadCapBytes, &cut);
       if (!text) { r.text = text.error().detail; return r; }
       r.ok = true;
-      r.text = fmt::format("{} ({}):\n{}", *rel, cut ? "first part" : "whole file", cap_text(*text, tun::kOneResultCapChars));
+      r.text = fmt::format("{} ({}):\n{}", rel, cut ? "first part" : "whole file", cap_text(*text, tun::kOneResultCapChars));
       return r;
     }
     case Kind::run_build: return run_named("build", {});
@@ -447,7 +511,7 @@ bool Agent::step(bool live, bool* done, bool* fatal) {
     o.action = "(none)";
     o.task = "(no valid action)";
     o.result = turn.error;
-    std::printf("[%d] failed: %s\n", st_.iteration, one_line(turn.error, 400).c_str());
+    std::printf("[%d] failed: %s\n", st_.iteration, term_line(turn.error, 400).c_str());
   } else {
     const Action& a = turn.action;
     o.action = std::string(info(a.kind).name);
@@ -469,8 +533,8 @@ bool Agent::step(bool live, bool* done, bool* fatal) {
     o.commit = res.commit;
     o.result = res.text;
     *done = res.done;
-    std::printf("[%d] %s%s%s: %s\n", st_.iteration, o.action.c_str(), o.file.empty() ? "" : " ", o.file.c_str(),
-                one_line(res.text, opt_.interactive ? 2000 : 300).c_str());
+    std::printf("[%d] %s%s%s: %s\n", st_.iteration, o.action.c_str(), o.file.empty() ? "" : " ", printable(o.file).c_str(),
+                term_line(res.text, opt_.interactive ? 2000 : 300).c_str());
   }
   std::fflush(stdout);
   st_.consecutive_failures = o.ok ? 0 : st_.consecutive_failures + 1;
@@ -498,7 +562,7 @@ int Agent::run_autonomous() {
     ++ran;
     if (fatal) {
       log_.event("stop", {{"reason", "no server"}});
-      std::fprintf(stderr, "pxos: %s\n", st_.history.back().result.c_str());
+      std::fprintf(stderr, "pxos: %s\n", term_line(st_.history.back().result, 600).c_str());
       return errc_exit_status(Errc::ArchitectError);
     }
     if (done) {
@@ -525,8 +589,8 @@ int Agent::run_interactive() {
   }
   std::printf("pxos architect: %s, model %s, workspace %s\n"
               "Type a goal (an empty line continues the current one); /undo /diff /log /help /quit\n",
-              client_.url().c_str(), client_.config().model.c_str(), ws_.root().c_str());
-  if (!st_.goal.empty()) std::printf("current goal: %s\n", st_.goal.c_str());
+              printable(client_.url()).c_str(), printable(client_.config().model).c_str(), printable(ws_.root()).c_str());
+  if (!st_.goal.empty()) std::printf("current goal: %s\n", term_line(st_.goal, 400).c_str());
   std::fflush(stdout);
   int rc = 0;
   while (true) {
@@ -548,18 +612,18 @@ int Agent::run_interactive() {
     if (line == "/undo") {
       auto u = git_.undo();
       log_.event("undo", {{"ok", bool(u)}, {"text", u ? *u : u.error().detail}});
-      std::printf("%s\n", u ? u->c_str() : u.error().detail.c_str());
+      std::printf("%s\n", term_text(u ? *u : u.error().detail).c_str());
       if (u) st_.history.push_back({st_.iteration, "undo", "the user reverted the last change", "", "", true, *u});
       save_state();
       continue;
     }
     if (line == "/diff" || line == "/log") {
       auto d = line == "/diff" ? git_.show_last() : git_.log(20);
-      std::printf("%s\n", d ? d->c_str() : d.error().detail.c_str());
+      std::printf("%s\n", term_text(d ? *d : d.error().detail).c_str());
       continue;
     }
     if (!line.empty() && line.front() == '/') {
-      std::printf("unknown command %s (/help)\n", line.c_str());
+      std::printf("unknown command %s (/help)\n", printable(line).c_str());
       continue;
     }
     if (!line.empty()) st_.goal = line;

@@ -74,7 +74,8 @@ class Agent {
   bool confirm(const Action& a);
   void show(const Action& a);
   void save_state();
-  ActionResult write_checked(const Action& a, const std::string& ext_kind);
+  ActionResult write_checked(const Action& a, const std::string& resolved_rel, const std::string& ext_kind);
+  Status no_protected_link_to(const std::string& resolved_rel) const;
   ActionResult run_named(const std::string& name, const std::vector<std::string>& args);
   std::vector<std::string> child_env() const;
   std::string read_line(const char* prompt, bool* eof);

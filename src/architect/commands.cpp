@@ -85,7 +85,7 @@ Status CommandTable::load_file(const std::string& path, const Workspace& ws) {
 
 Result<Expanded> expand(const CommandTable& table, const Workspace& ws, const std::string& name,
                         const std::vector<std::string>& args, const std::string& pxos_exe,
-                        const std::string& tmpdir, const std::string& path_var) {
+                        const std::string& tmpdir, const std::string& path_var, const ReadCheck& readable) {
   auto it = table.commands.find(name);
   if (it == table.commands.end()) {
     std::string list;
@@ -108,10 +108,17 @@ Result<Expanded> expand(const CommandTable& table, const Workspace& ws, const st
       if (auto s = check_token(a); !s) return std::unexpected(s.error());
       auto r = ws.resolve(a, Access::Read);
       if (!r) return std::unexpected(r.error());
+      if (auto s = readable(*r); !s) return std::unexpected(s.error());
       e.argv.push_back(ws.abs(*r));  // absolute: can never read as an option
     } else if (t == "{arg}") {
       const std::string& a = args[k++];
       if (auto s = check_token(a); !s) return std::unexpected(s.error());
+      // A word is passed as is, but one that names a file or folder could be read by the program
+      // (`asm .env` quotes the secret back in its diagnostic): the same rules as read_file.
+      auto r = ws.resolve_arg(a);
+      if (!r) return std::unexpected(r.error());
+      if (*r)
+        if (auto s = readable(**r); !s) return std::unexpected(s.error());
       e.argv.push_back(a);
     } else if (t == "{pxos}") {
       e.argv.push_back(pxos_exe);

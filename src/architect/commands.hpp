@@ -3,6 +3,7 @@
 // passed as an absolute path), {arg} (a plain token), {pxos} (this binary), {tmp} (a private
 // temp directory). The model supplies only the holes' values, each validated.
 #pragma once
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -40,10 +41,17 @@ struct Expanded {
   int timeout_s = 0;
 };
 
-// Validates NAME and ARGS against the table and fills the holes. Refusals (unknown command,
-// wrong arity, bad token, path outside the workspace) are SandboxDenied with the reason.
+// The check read_file applies after the sandbox resolved a path (git's ignore rules: ignored
+// files may hold secrets). Given the resolved relative path; an error refuses it.
+using ReadCheck = std::function<Status(const std::string& resolved_rel)>;
+
+// Validates NAME and ARGS against the table and fills the holes. Every path-like argument gets
+// read_file's rules: a {file} is resolved with Access::Read, an {arg} that names an existing
+// file or folder (or has a '/' or a leading '.') with Workspace::resolve_arg, and each result
+// passes READABLE. Refusals (unknown command, wrong arity, bad token, path outside the
+// workspace, ignored file) are SandboxDenied with the reason.
 Result<Expanded> expand(const CommandTable& table, const Workspace& ws, const std::string& name,
                         const std::vector<std::string>& args, const std::string& pxos_exe,
-                        const std::string& tmpdir, const std::string& path_var);
+                        const std::string& tmpdir, const std::string& path_var, const ReadCheck& readable);
 
 }  // namespace pxos::architect

@@ -25,8 +25,12 @@ std::vector<std::string> base_env() {
 }  // namespace
 
 Result<std::string> Git::run(std::vector<std::string> args, int* exit_code) const {
+  // --literal-pathspecs: a model-chosen file name such as "*.md" or ":(top)x" is one file, never
+  // a pattern that would sweep other files into a status check or a commit.
+  // (check-ignore takes path names, not pathspecs, and refuses the flag.)
   std::vector<std::string> argv = {git_exe_, "-C", ws_, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
                                    "-c", "core.pager=cat", "-c", "commit.gpgsign=false", "-c", "color.ui=false"};
+  if (args.empty() || args[0] != "check-ignore") argv.insert(argv.begin() + 1, "--literal-pathspecs");
   argv.insert(argv.end(), args.begin(), args.end());
   RunOptions o;
   o.cwd = ws_;
@@ -72,7 +76,35 @@ Result<bool> Git::ignored(const std::string& rel) const {
   int code = 0;
   auto out = run({"check-ignore", "-q", "--", rel}, &code);
   if (!out) return std::unexpected(out.error());
+  // 0 ignored, 1 not; anything else is git failing, which must never read as "not ignored".
+  if (code != 0 && code != 1)
+    return failf(Errc::ArchitectError, "git check-ignore failed (exit {}): {}", code, trim_nl(*out).substr(0, 300));
   return code == 0;
+}
+
+Status Git::readable(const std::string& rel) const {
+  auto ign = ignored(rel);
+  if (!ign) return failf(Errc::SandboxDenied, "refused \"{}\": git cannot tell whether it is ignored ({}); it is not read",
+                         rel, ign.error().detail);
+  if (*ign) return failf(Errc::SandboxDenied, "refused \"{}\": the file is ignored by git (it may hold secrets); it is not read", rel);
+  return {};
+}
+
+Result<std::string> Git::hooks_path() const {
+  int code = 0;
+  auto out = run({"config", "--show-scope", "--get-all", "core.hooksPath"}, &code);
+  if (!out) return std::unexpected(out.error());
+  std::string found;
+  size_t pos = 0;
+  while (pos < out->size()) {  // "local\t.githooks": the last value not from our own -c wins
+    size_t e = out->find('\n', pos);
+    if (e == std::string::npos) e = out->size();
+    std::string line = out->substr(pos, e - pos);
+    pos = e + 1;
+    size_t tab = line.find('\t');
+    if (tab != std::string::npos && line.substr(0, tab) != "command") found = line.substr(tab + 1);
+  }
+  return found;
 }
 
 Result<std::string> Git::head() const {

@@ -23,6 +23,13 @@ class Git {
   // and tracked or absent; else "modified", "untracked", "staged" ...
   Result<std::string> dirty(const std::string& rel) const;
   Result<bool> ignored(const std::string& rel) const;
+  // The read rule on top of the sandbox's: an ignored file (.env, keys) may hold secrets, so it
+  // is never sent to the model, whether by read_file, a command argument or the prompt's docs.
+  // SandboxDenied naming REL when it is ignored (or when git cannot tell).
+  Status readable(const std::string& rel) const;
+  // The repository's own core.hooksPath (local, global or system config; not our `-c`
+  // override), empty when none is set.
+  Result<std::string> hooks_path() const;
   // Commits exactly REL with MESSAGE (+ trailer). Returns the new commit id.
   Result<std::string> commit_file(const std::string& rel, const std::string& message) const;
   // Reverts the newest architect commit that is not reverted yet. Returns "reverted <id> <subject>".

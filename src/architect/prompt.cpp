@@ -15,8 +15,10 @@ std::string cap_text(const std::string& s, size_t n) {
   return s.substr(0, cut) + fmt::format("\n[... {} more bytes cut ...]", s.size() - cut);
 }
 
-std::string doc_section(const Workspace& ws, const std::string& rel, size_t cap) {
+std::string doc_section(const Workspace& ws, const std::string& rel, size_t cap, const ReadCheck& readable) {
   auto r = ws.resolve(rel, Access::Read);
+  if (r)
+    if (auto s = readable(*r); !s) r = std::unexpected(s.error());  // docs/isa.md -> ../.env
   if (!r) return fmt::format("({} is not available in this workspace yet: {}. Do not guess its contents; "
                              "read_file it later or work from the other sections.)\n", rel, r.error().detail);
   bool cut = false;
@@ -57,6 +59,7 @@ std::string workspace_map(const Git& git, size_t cap) {
 }
 
 std::string system_prompt(const Workspace& ws, const Git& git, const CommandTable& cmds) {
+  ReadCheck readable = [&](const std::string& rel) { return git.readable(rel); };
   std::string p =
       "You are the pxos architect: a careful engineer working on pxos, a pixel-native computing stack "
       "(PixelVM bytecode in PNG images, a NASM x86-64 microkernel booted in QEMU, a shared-memory mailbox "
@@ -72,12 +75,15 @@ std::string system_prompt(const Workspace& ws, const Git& git, const CommandTabl
        "starting with '-'):\n";
   for (auto& [name, c] : cmds.commands)
     p += fmt::format("- {}: {}{}\n", c.usage(name), c.help, c.unavailable.empty() ? "" : " (UNAVAILABLE here: " + c.unavailable + ")");
-  p += "\nRules: files are written only inside the workspace (no absolute paths, no '..', not .git); "
+  p += "\nRules: files are written only inside the workspace (no absolute paths, no '..', not .git, never "
+       "through a symlink, no name starting with '-'); build inputs are never written (CMakeLists.txt, *.cmake, "
+       "Makefile, scripts/, CI and git files, hooks, package manifests, requirements*.txt); file content is "
+       "printable text, tabs and newlines only; files ignored by git are never read; "
        "every write is checked (assembled or compiled) and committed to git with your task and rationale; "
        "a refused or failed action comes back to you with the reason in the next turn: fix it rather than "
        "repeat it. Reply with action \"done\" when the goal is reached.\n";
-  p += "\n## PixelVM instruction set (docs/isa.md of this workspace)\n" + doc_section(ws, "docs/isa.md", tun::kDocCapChars);
-  p += "\n## Mailbox protocol (docs/mailbox.md of this workspace)\n" + doc_section(ws, "docs/mailbox.md", tun::kDocCapChars);
+  p += "\n## PixelVM instruction set (docs/isa.md of this workspace)\n" + doc_section(ws, "docs/isa.md", tun::kDocCapChars, readable);
+  p += "\n## Mailbox protocol (docs/mailbox.md of this workspace)\n" + doc_section(ws, "docs/mailbox.md", tun::kDocCapChars, readable);
   p += "\n## Workspace map\n" + workspace_map(git, tun::kMapCapChars);
   return p;
 }

@@ -19,8 +19,9 @@ struct Outcome {          // one past step, as remembered for the next turns
   std::string result;     // what happened, already capped
 };
 
-// Reads a doc from the workspace through the sandbox; a missing doc becomes a one-line note.
-std::string doc_section(const Workspace& ws, const std::string& rel, size_t cap);
+// Reads a doc from the workspace through the sandbox and read_file's rules (READABLE); a
+// missing or refused doc becomes a one-line note.
+std::string doc_section(const Workspace& ws, const std::string& rel, size_t cap, const ReadCheck& readable);
 std::string workspace_map(const Git& git, size_t cap);
 std::string system_prompt(const Workspace& ws, const Git& git, const CommandTable& cmds);
 // Newest results first, each capped, all within TOKEN_BUDGET (1 token ~ 4 characters).

@@ -2,6 +2,7 @@
 #include "architect/sandbox.hpp"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,11 @@
 
 namespace pxos::architect {
 namespace {
+constexpr ProtectedRule kProtected[] = {
+#define X(pattern, why) {pattern, why},
+#include "architect/protected.def"
+#undef X
+};
 
 auto deny(std::string_view path, std::string_view why) {
   return failf(Errc::SandboxDenied, "refused \"{}\": {}", std::string(path.substr(0, 120)), why);
@@ -113,8 +119,19 @@ Result<std::string> check_relative_path(std::string_view rel) {
   for (auto& c : parts) {
     if (c == "..") return deny(rel, "'..' component: paths may not leave the workspace");
     if (iequals_git(c)) return deny(rel, "the .git directory is off limits");
+    if (c.front() == '-')
+      return deny(rel, fmt::format("component \"{}\" starts with '-': it would read as an option", c.substr(0, 40)));
   }
   return join(parts);
+}
+
+std::span<const ProtectedRule> protected_rules() { return kProtected; }
+
+const ProtectedRule* protected_match(std::string_view rel) {
+  for (auto& c : split(rel))
+    for (auto& r : kProtected)
+      if (::fnmatch(std::string(r.pattern).c_str(), c.c_str(), FNM_CASEFOLD) == 0) return &r;
+  return nullptr;
 }
 
 Status check_token(std::string_view arg) {
@@ -152,9 +169,25 @@ Result<Workspace> Workspace::open(const std::string& dir) {
 
 std::string Workspace::abs(std::string_view resolved_rel) const { return root_ + "/" + std::string(resolved_rel); }
 
+void Workspace::protect(std::string rel_dir, std::string why) {
+  if (auto r = check_relative_path(rel_dir)) extra_protected_.emplace_back(*r, std::move(why));
+}
+
+std::optional<std::string> Workspace::protected_reason(std::string_view rel) const {
+  if (auto* r = protected_match(rel))
+    return fmt::format("it is a protected build input (matches \"{}\": {})", r->pattern, r->why);
+  for (auto& [dir, why] : extra_protected_) {
+    if (rel == dir || (rel.size() > dir.size() && rel.starts_with(dir) && rel[dir.size()] == '/'))
+      return fmt::format("it is a protected build input (below {}: {})", dir, why);
+  }
+  return std::nullopt;
+}
+
 Result<std::string> Workspace::resolve(std::string_view rel_in, Access access) const {
   auto rel = check_relative_path(rel_in);
   if (!rel) return std::unexpected(rel.error());
+  if (access == Access::Write)
+    if (auto why = protected_reason(*rel)) return deny(rel_in, *why);
   const std::string root = real(root_);  // resolve the root again: it may have been swapped
   if (root.empty() || root != root_) return deny(rel_in, "the workspace root moved or became a symlink");
 
@@ -170,6 +203,13 @@ Result<std::string> Workspace::resolve(std::string_view rel_in, Access access) c
       return deny(rel_in, fmt::format("cannot inspect {}: {}", parts[i], errno_text(errno)));
     }
     if (S_ISLNK(st.st_mode)) {
+      if (access == Access::Write) {  // the write would land on the target, which no rule saw
+        char buf[PATH_MAX];
+        ssize_t n = ::readlink(next.c_str(), buf, sizeof buf - 1);
+        return deny(rel_in, fmt::format("{} is a symlink (to {}): writes never go through symlinks",
+                                        join({parts.begin(), parts.begin() + i + 1}),
+                                        n > 0 ? std::string(buf, size_t(n)) : std::string("?")));
+      }
       std::string target = real(next);
       if (target.empty()) {
         char buf[PATH_MAX];
@@ -198,11 +238,43 @@ Result<std::string> Workspace::resolve(std::string_view rel_in, Access access) c
   std::string out = cur.substr(root.size() + 1);
   for (auto& c : split(out))
     if (iequals_git(c)) return deny(rel_in, fmt::format("resolves into the .git directory ({})", out));
+  if (access == Access::Write)
+    if (auto why = protected_reason(out)) return deny(rel_in, fmt::format("resolves to {}: {}", out, *why));
   return out;
 }
 
+Result<std::optional<std::string>> Workspace::resolve_arg(std::string_view arg) const {
+  bool pathish = arg.find('/') != std::string_view::npos || arg.starts_with(".");
+  auto rel = check_relative_path(arg);
+  if (!rel) {
+    if (pathish) return std::unexpected(rel.error());
+    return std::optional<std::string>();  // not a path at all (a check_token()ed word)
+  }
+  struct stat st{};
+  if (::lstat(abs(*rel).c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>();
+    return deny(arg, fmt::format("cannot inspect: {}", errno_text(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) {  // a folder: the Read rules on its real path, the final kind aside
+    std::string target = real(abs(*rel)), root = real(root_);
+    if (root.empty() || root != root_) return deny(arg, "the workspace root moved or became a symlink");
+    if (target.empty() || !inside(root, target)) return deny(arg, fmt::format("names a folder outside the workspace ({})", target));
+    std::string out = target == root ? std::string(".") : target.substr(root.size() + 1);
+    for (auto& c : split(out))
+      if (iequals_git(c)) return deny(arg, fmt::format("resolves into the .git directory ({})", out));
+    return std::optional<std::string>(out);
+  }
+  auto r = resolve(*rel, Access::Read);
+  if (!r) return std::unexpected(r.error());
+  return std::optional<std::string>(*r);
+}
+
 Status Workspace::write(std::string_view resolved_rel, std::string_view content) const {
-  auto parts = split(resolved_rel);
+  // The rules again, on exactly the name written: a caller that skipped resolve() gains nothing.
+  auto checked = check_relative_path(resolved_rel);
+  if (!checked) return std::unexpected(checked.error());
+  if (auto why = protected_reason(*checked)) return deny(resolved_rel, *why);
+  auto parts = split(*checked);
   if (parts.empty()) return deny(resolved_rel, "empty path");
   auto dir = open_parent(root_, parts, true);
   if (!dir) return std::unexpected(dir.error());

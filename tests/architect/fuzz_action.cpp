@@ -1,8 +1,10 @@
 // fuzz_action.cpp: fuzz target for the architect's reply parser and validators. Any input goes
 // through parse_action, the SSE parser, the path checks (on a real workspace with symlinks
-// pointing out) and the token check; the properties asserted are the sandbox's promises:
-// an accepted path never resolves outside the workspace or into .git, and an accepted token
-// carries no shell metacharacter and no leading '-'.
+// pointing out and in), the token check and the terminal escaper; the properties asserted are
+// the sandbox's promises: an accepted path never resolves outside the workspace or into .git,
+// an accepted write path has no symlink component and matches no protected rule, an accepted
+// token carries no shell metacharacter and no leading '-', and escaped text holds no byte that
+// drives a terminal, however a stream splits it.
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "architect/action.hpp"
 #include "architect/client.hpp"
 #include "architect/sandbox.hpp"
+#include "common/printable.hpp"
 
 namespace fs = std::filesystem;
 using namespace pxos::architect;
@@ -35,6 +38,9 @@ const Workspace& workspace() {
     fs::create_symlink(".git", b / "ws/g");
     fs::create_symlink("src", b / "ws/s");
     fs::create_symlink("/", b / "ws/root");
+    fs::create_symlink("Makefile", b / "ws/notes.md");   // inside, onto a protected file
+    fs::create_symlink("scripts", b / "ws/manual");
+    fs::create_directories(b / "ws/scripts");
     g_base = b;
     std::atexit([] { std::error_code ec; fs::remove_all(g_base, ec); });
     return b;
@@ -61,6 +67,44 @@ void check_path(const std::string& p) {
     char buf[PATH_MAX];
     if (!::realpath(cur.c_str(), buf) || !inside(w.root(), buf)) std::abort();
     for (auto& c : fs::path(*r)) if (c == ".git" || c == "..") std::abort();
+    if (a == Access::Write) {
+      if (protected_match(*r) || (rel && protected_match(*rel))) std::abort();
+      fs::path walk = w.root();
+      for (auto& c : fs::path(*r)) {  // no existing component may be a symlink
+        walk /= c;
+        if (fs::is_symlink(fs::symlink_status(walk))) std::abort();
+      }
+    }
+  }
+  auto arg = w.resolve_arg(p);
+  if (arg && *arg) {
+    char buf[PATH_MAX];
+    if (!::realpath((fs::path(w.root()) / **arg).c_str(), buf) || !inside(w.root(), buf)) std::abort();
+  }
+}
+
+bool drives_terminal(std::string_view s, bool lines) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;
+    if (c == 0xe2 && i + 2 < s.size() && s.substr(i + 1, 1) == "\x80" &&
+        static_cast<unsigned char>(s[i + 2]) >= 0xaa && static_cast<unsigned char>(s[i + 2]) <= 0xae) return true;
+  }
+  return false;
+}
+
+void check_printable(const std::string& in) {
+  for (pxos::Keep k : {pxos::Keep::Nothing, pxos::Keep::Lines}) {
+    std::string whole = pxos::printable(in, k);
+    if (drives_terminal(whole, k == pxos::Keep::Lines)) std::abort();
+    if (pxos::first_unprintable(in, k) == std::string_view::npos && whole != in) std::abort();
+    pxos::PrintableStream st(k);
+    size_t half = in.size() / 2;
+    std::string parts = st.feed(std::string_view(in).substr(0, half));
+    parts += st.feed(std::string_view(in).substr(half));
+    parts += st.finish();
+    if (parts != whole) std::abort();
   }
 }
 
@@ -74,6 +118,7 @@ void check_arg(const std::string& a) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);
+  check_printable(in);
   auto a = parse_action(in);
   if (a) {
     check_path(a->file_path.empty() ? "x" : a->file_path);

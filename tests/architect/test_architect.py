@@ -198,21 +198,29 @@ def case_symlink(c):
                     {"content": act("write_doc", file_path="gitlink/description.md", content="pwned\n")},
                     {"content": act("read_file", file_path="link.md")},
                     {"content": act("run_command", command="asm", args=["asmlink.pxasm"])},
-                    {"content": act("write_doc", file_path="alias/ok.md", content="inside is fine\n")}])
-    p = c.run(port, "--max-iterations", "8", "--max-failures", "100")
+                    {"content": act("write_doc", file_path="alias/ok.md", content="through an inside link\n")},
+                    {"content": act("read_file", file_path="dangling.md")},
+                    {"content": act("read_file", file_path="alias/inside.md")},
+                    {"content": act("write_doc", file_path="real/ok.md", content="inside is fine\n")}])
+    with open(os.path.join(c.ws, "real", "inside.md"), "w") as f:
+        f.write("read through an inside link\n")
+    p = c.run(port, "--max-iterations", "11", "--max-failures", "100")
     check(p.returncode == 0, "exit %d" % p.returncode, c)
     no_file_changed_outside(c, before)
     check(not os.path.exists(os.path.join(c.outside, "new.md")), "dangling symlink followed out", c)
     check(not os.path.exists(os.path.join(c.outside, "x.md")), "directory symlink followed out", c)
     check(not os.path.exists(os.path.join(c.ws, ".git", "description.md")), "wrote into .git via a symlink", c)
-    r = [c.last_user_message(i) for i in range(1, 8)]
-    check("points outside the workspace" in r[0], r[0], c)
-    check("points outside the workspace" in r[1], r[1], c)
-    check("dangling" in r[2], r[2], c)
-    check(".git" in r[3] and "refused" in r[3], r[3], c)
+    r = [c.last_user_message(i) for i in range(1, 11)]
+    # writes never go through a symlink, wherever it points (the rules saw the link, not its target)
+    for k in (0, 1, 2, 3, 6):
+        check("writes never go through symlinks" in r[k], r[k], c)
+    check("docs is a symlink" in r[0] and "link.md is a symlink" in r[1] and "gitlink is a symlink" in r[3], r[0], c)
+    # reads follow a link only inside the workspace
     check("outside original" not in r[4] and "points outside" in r[4], "read through a symlink: " + r[4], c)
     check("points outside" in r[5], r[5], c)
-    check(c.read("real/ok.md") == "inside is fine\n", "a symlink inside the workspace should work", c)
+    check("dangling" in r[7], r[7], c)
+    check("read through an inside link" in r[8] and "real/inside.md" in r[8], "an inside link should read: " + r[8], c)
+    check(c.read("real/ok.md") == "inside is fine\n", "a plain path should be written", c)
     check(len(c.commits()) == 2, "expected one commit: %s" % c.commits(), c)
     check(c.git("show", "--name-only", "--format=", "HEAD").strip() == "real/ok.md", "committed path", c)
 
@@ -559,6 +567,56 @@ def case_usage(c):
                        capture_output=True, text=True)
     c.last = p
     check(p.returncode != 0 and "not inside a git repository" in p.stderr, p.stderr, c)
+
+
+OSC52 = "\x1b]52;c;cm0gLXJmIH4=\x07"  # "set the clipboard to rm -rf ~"
+
+
+def case_terminal(c):
+    # Everything the model, the server or a file controls reaches the terminal escaped: the live
+    # stream, the shown action, results, server errors, /log and /diff; commit messages too.
+    c.write("evil.md", "clipboard " + OSC52 + " \x1b[2J\u009b31m\u202egnp.exe\n")
+    c.git("add", "evil.md")
+    c.git("commit", "-q", "-m", "a file with escapes")
+    port = c.serve([
+        {"status": 500, "body": json.dumps({"error": {"message": "overloaded " + OSC52}})},
+        {"content": "not json " + OSC52 + "\x1b[2J"},
+        {"content": act("write_doc", task="title " + OSC52, rationale="\x1b[2J\rforged line",
+                        file_path="docs/t.md", content="line\n\x1b[31mred\x1b[0m\n\u009b2J\n")},
+        {"content": act("write_doc", task="clean \x1b]0;window title\x07", rationale="why \x1b[1A\u202e",
+                        file_path="docs/ok.md", content="ok\n")},
+        {"content": act("read_file", file_path="evil.md")},
+        {"content": act("run_command", command="grep", args=["clipboard"])}])
+    p = c.run(port, mode="interactive", stdin="go\ny\n\ny\n\ny\n\ny\n/log\n/diff\n/quit\n")
+    check(p.returncode == 0, "exit %d" % p.returncode, c)
+    for name, text in (("stdout", p.stdout), ("stderr", p.stderr)):
+        raw = text.encode("utf-8", "surrogateescape")
+        bad = [b for b in raw if (b < 0x20 and b not in (0x0a, 0x09)) or b == 0x7f]
+        check(not bad, "%s carries raw control bytes %s" % (name, sorted(set(bad))), c)
+        check("\u009b" not in text and "\u202e" not in text, name + " carries a C1 or bidi control", c)
+    out = p.stdout
+    check("title \\x1b]52;c;" in out, "the task was not shown escaped: " + out[-2000:], c)
+    check("\\x1b[31mred" in out, "the content preview was not shown escaped", c)
+    check("not json \\x1b]52" in out, "the live stream was not shown escaped", c)
+    check("overloaded \\x1b]52" in p.stderr, "the server's error was not shown escaped: " + p.stderr, c)
+    check("clipboard \\x1b]52" in out, "the read/grep result was not shown escaped", c)
+    check("content byte 5 (0x1b) is a control character" in out, "content with escapes must be refused", c)
+    check(not os.path.exists(os.path.join(c.ws, "docs/t.md")), "content with escapes was written", c)
+    check(c.read("docs/ok.md") == "ok\n", "the clean write did not happen", c)
+    msgs = c.git("log", "--format=%B")
+    check("\x1b" not in msgs and "\u202e" not in msgs and "\r" not in msgs, "a commit message carries raw escapes", c)
+    check("clean \\x1b]0;window title\\x07" in msgs, "commit subject not escaped: " + msgs, c)
+
+
+def case_docs_table(c):
+    # docs/architect.md states the protected table truthfully: every row of protected.def is there
+    import re
+    root = os.path.dirname(os.path.dirname(HERE))
+    rows = re.findall(r'^X\("([^"]+)",', open(os.path.join(root, "src/architect/protected.def")).read(), re.M)
+    doc = open(os.path.join(root, "docs/architect.md")).read()
+    check(len(rows) >= 30, "protected.def parsed to %d rows" % len(rows))
+    missing = [r for r in rows if "`%s`" % r not in doc]
+    check(not missing, "docs/architect.md does not list protected rows: %s" % missing)
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}

@@ -1,5 +1,6 @@
-// test_sandbox.cpp: unit tests of the architect's path resolver, argument validator, action
-// parser and schema validator, SSE parser and process runner, on real temp directories.
+// test_sandbox.cpp: unit tests of the architect's path resolver, protected-path table, argument
+// validator, action parser and schema validator, SSE parser, process runner and the terminal
+// escaping helper (common/printable.hpp), on real temp directories.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "architect/commands.hpp"
 #include "architect/runner.hpp"
 #include "architect/sandbox.hpp"
+#include "common/printable.hpp"
 
 using namespace pxos;
 using namespace pxos::architect;
@@ -55,6 +57,35 @@ TEST(CheckRelativePath, RefusesEscapesAndOddNames) {
   EXPECT_FALSE(check_relative_path(std::string("a\0b", 3)));
   EXPECT_FALSE(check_relative_path("a\nb"));
   EXPECT_FALSE(check_relative_path(std::string(300, 'a')));
+  // a leading '-' reads as an option to the user's own `rm *` or `ls *`
+  for (std::string_view dash : {"-rf.md", "docs/--output=x.md", "-", "a/-b/c.md"}) {
+    auto r = check_relative_path(dash);
+    ASSERT_FALSE(r) << dash;
+    EXPECT_NE(r.error().detail.find("starts with '-'"), std::string::npos) << r.error().detail;
+  }
+  EXPECT_TRUE(check_relative_path("a-b/c-.md"));
+}
+
+TEST(Protected, EveryRowMatchesAndDocsDoNot) {
+  ASSERT_GE(protected_rules().size(), 30u);
+  for (auto& r : protected_rules()) {
+    std::string name(r.pattern);
+    for (char& c : name) if (c == '*') c = 'x';
+    EXPECT_EQ(protected_match(name), &r) << name;                    // the file itself
+    EXPECT_NE(protected_match("deep/er/" + name), nullptr) << name;   // at any depth
+    EXPECT_NE(protected_match(name + "/below.md"), nullptr) << name;  // a folder row covers its files
+    std::string upper = name;
+    for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_NE(protected_match(upper), nullptr) << upper;              // case-insensitive file systems
+    EXPECT_FALSE(r.why.empty());
+  }
+  for (std::string_view ok : {"README.md", "docs/isa.md", "notes.txt", "examples/fib.pxasm", "kernels/k.wgsl",
+                              "docs/cmake.md", "src/Makefile.md", "my-scripts/x.md", "x.gitignore.md"})
+    EXPECT_EQ(protected_match(ok), nullptr) << ok;
+  for (std::string_view bad : {"CMakeLists.txt", "src/CMakeLists.txt", "cmake/x.cmake", "scripts/setup.md",
+                               ".ci/x.md", ".git/config", ".gitattributes", ".husky/pre-commit", "package.json",
+                               "requirements-dev.txt", "tools/.githooks/x.md"})
+    EXPECT_NE(protected_match(bad), nullptr) << bad;
 }
 
 TEST(CheckRelativePath, Normalizes) {
@@ -80,24 +111,72 @@ TEST_F(TempTree, RefusesSymlinksPointingOut) {
   fs::create_symlink("../../outside/secret.txt", ws / "src" / "rel.md");
   fs::create_symlink(ws / ".git", ws / "g");
   fs::create_symlink("/", ws / "rootlink");
+  std::ofstream(ws / ".git" / "config") << "[core]\n";
   auto w = open();
   for (auto p : {"dirlink/x.md", "dirlink/secret.txt", "filelink.md", "src/rel.md", "rootlink/etc/passwd"}) {
-    EXPECT_NE(denied(w.resolve(p, Access::Write)).find("points outside the workspace"), std::string::npos) << p;
-    EXPECT_FALSE(w.resolve(p, Access::Read)) << p;
+    EXPECT_NE(denied(w.resolve(p, Access::Write)).find("writes never go through symlinks"), std::string::npos) << p;
+    EXPECT_NE(denied(w.resolve(p, Access::Read)).find("points outside the workspace"), std::string::npos) << p;
   }
-  EXPECT_NE(denied(w.resolve("dangling.md", Access::Write)).find("dangling"), std::string::npos);
-  EXPECT_NE(denied(w.resolve("g/config", Access::Write)).find(".git"), std::string::npos);
+  EXPECT_NE(denied(w.resolve("dangling.md", Access::Read)).find("dangling"), std::string::npos);
+  EXPECT_FALSE(w.resolve("dangling.md", Access::Write));
+  EXPECT_NE(denied(w.resolve("g/config", Access::Read)).find(".git"), std::string::npos);
+  EXPECT_FALSE(w.resolve("g/config", Access::Write));
   EXPECT_EQ(slurp(out / "secret.txt"), "secret\n");
 }
 
-TEST_F(TempTree, FollowsSymlinksInsideAndReportsTheRealPath) {
+TEST_F(TempTree, ReadsFollowSymlinksInsideWritesNever) {
   fs::create_symlink("src", ws / "alias");
   fs::create_symlink("a.pxasm", ws / "src" / "b.pxasm");
+  std::ofstream(ws / "Makefile") << "all:\n";
+  fs::create_symlink("Makefile", ws / "notes.md");  // the committed `notes.md -> Makefile` attack
   auto w = open();
   EXPECT_EQ(*w.resolve("alias/a.pxasm", Access::Read), "src/a.pxasm");
-  EXPECT_EQ(*w.resolve("src/b.pxasm", Access::Write), "src/a.pxasm");
-  EXPECT_EQ(*w.resolve("alias/new.md", Access::Write), "src/new.md");
+  EXPECT_EQ(*w.resolve("src/b.pxasm", Access::Read), "src/a.pxasm");
+  for (auto p : {"src/b.pxasm", "alias/new.md", "alias/a.pxasm", "notes.md"}) {
+    auto r = w.resolve(p, Access::Write);
+    EXPECT_NE(denied(r).find("writes never go through symlinks"), std::string::npos) << p << ": " << denied(r);
+  }
+  EXPECT_EQ(slurp(ws / "Makefile"), "all:\n");
 }
+
+TEST_F(TempTree, ProtectedPathsAreNeverWritten) {
+  std::ofstream(ws / "CMakeLists.txt") << "project(x)\n";
+  auto w = open();
+  for (auto p : {"CMakeLists.txt", "./CMakeLists.txt", "src/CMakeLists.txt", "cmakelists.TXT", "scripts/setup.md",
+                 "requirements.txt", ".github/workflows/ci.md", ".gitignore"}) {
+    auto r = w.resolve(p, Access::Write);
+    EXPECT_NE(denied(r).find("protected build input"), std::string::npos) << p << ": " << denied(r);
+  }
+  EXPECT_TRUE(w.resolve("CMakeLists.txt", Access::Read));  // reading a build file is fine
+  // write() checks again: a caller that skipped resolve() gains nothing
+  EXPECT_FALSE(w.write("CMakeLists.txt", "execute_process(COMMAND id)\n"));
+  EXPECT_FALSE(w.write("-x.md", "x"));
+  EXPECT_FALSE(w.write("../outside/secret.txt", "x"));
+  EXPECT_EQ(slurp(ws / "CMakeLists.txt"), "project(x)\n");
+  EXPECT_EQ(slurp(out / "secret.txt"), "secret\n");
+  // a folder protected at run time (the repository's core.hooksPath)
+  w.protect("tools/hooks-here", "the repository's core.hooksPath");
+  EXPECT_NE(denied(w.resolve("tools/hooks-here/x.md", Access::Write)).find("core.hooksPath"), std::string::npos);
+  EXPECT_TRUE(w.resolve("tools/hooks-here.md", Access::Write));  // a sibling name is not below it
+}
+
+TEST_F(TempTree, ArgumentsThatNamePathsAreResolved) {
+  fs::create_symlink(out, ws / "dirlink");
+  fs::create_symlink(out / "secret.txt", ws / "filelink");
+  std::ofstream(ws / ".env") << "TOKEN=x\n";
+  auto w = open();
+  auto word = [&](std::string_view a) { auto r = w.resolve_arg(a); return r && !*r; };
+  auto path = [&](std::string_view a) { auto r = w.resolve_arg(a); return r && *r ? **r : std::string("(none)"); };
+  EXPECT_TRUE(word("PUSH"));             // nothing of that name: just a word
+  EXPECT_TRUE(word("src/new.pxasm"));
+  EXPECT_EQ(path(".env"), ".env");       // names a file: the caller applies the read rules
+  EXPECT_EQ(path("src"), "src");         // a folder is allowed, resolved
+  EXPECT_EQ(path("src/a.pxasm"), "src/a.pxasm");
+  for (auto bad : {"../outside/secret.txt", "/etc/passwd", "..", "dirlink", "dirlink/secret.txt", "filelink", ".git",
+                   ".git/config"})
+    EXPECT_FALSE(w.resolve_arg(bad)) << bad;
+}
+
 
 TEST_F(TempTree, RefusesDevicesFifosAndRootSymlinkedWorkspace) {
   fs::create_symlink("/dev/null", ws / "null.md");
@@ -162,6 +241,10 @@ TEST_F(TempTree, CommandExpansionValidatesEveryHole) {
   auto w = open();
   auto t = CommandTable::defaults();
   const std::string path = "/usr/local/bin:/usr/bin:/bin";
+  ReadCheck any = [](const std::string&) { return Status{}; };
+  auto expand = [&](const CommandTable& tt, const Workspace& ww, const std::string& name,
+                    const std::vector<std::string>& args, const std::string& exe, const std::string& tmp,
+                    const std::string& pv) { return architect::expand(tt, ww, name, args, exe, tmp, pv, any); };
   auto e = expand(t, w, "asm", {"src/a.pxasm"}, "/bin/sh", "/tmp/T", path);
   ASSERT_TRUE(e) << e.error().detail;
   EXPECT_EQ(e->argv, (std::vector<std::string>{"/bin/sh", "asm", (fs::canonical(ws) / "src/a.pxasm").string(), "-o",
@@ -175,6 +258,66 @@ TEST_F(TempTree, CommandExpansionValidatesEveryHole) {
   ASSERT_TRUE(g);
   EXPECT_EQ(g->argv.back(), "PUSH");
   EXPECT_EQ(g->argv[g->argv.size() - 2], "-e");  // the word can never be read as an option
+}
+
+TEST_F(TempTree, EveryPathArgumentGetsTheReadRules) {
+  std::ofstream(ws / ".env") << "TOKEN=x\n";
+  auto w = open();
+  auto t = CommandTable::defaults();
+  t.commands["show"] = CommandSpec{{"cat", "{arg}"}, 10, "", {}};
+  std::vector<std::string> seen;
+  ReadCheck no_env = [&](const std::string& rel) -> Status {
+    seen.push_back(rel);
+    if (rel == ".env") return fail(Errc::SandboxDenied, "refused \".env\": ignored");
+    return {};
+  };
+  const std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (auto& [name, arg] : std::vector<std::pair<std::string, std::string>>{
+           {"asm", ".env"}, {"run", ".env"}, {"nasm-check", ".env"}, {"show", ".env"}, {"grep", ".env"}}) {
+    auto e = expand(t, w, name, {arg}, "/bin/sh", "/tmp/T", path, no_env);
+    ASSERT_FALSE(e) << name;
+    EXPECT_EQ(e.error().code, Errc::SandboxDenied) << name << ": " << e.error().detail;
+  }
+  EXPECT_FALSE(expand(t, w, "show", {"../outside/secret.txt"}, "/bin/sh", "/tmp/T", path, no_env));
+  seen.clear();
+  ASSERT_TRUE(expand(t, w, "asm", {"src/a.pxasm"}, "/bin/sh", "/tmp/T", path, no_env));
+  ASSERT_TRUE(expand(t, w, "grep", {"HALT"}, "/bin/sh", "/tmp/T", path, no_env));  // a word: not checked
+  EXPECT_EQ(seen, std::vector<std::string>{"src/a.pxasm"});
+}
+
+TEST(Printable, EscapesEverythingThatDrivesATerminal) {
+  EXPECT_EQ(printable("a\x1b]52;c;eA==\x07" "b"), "a\\x1b]52;c;eA==\\x07b");
+  EXPECT_EQ(printable("l1\nl2\t\\"), "l1\\x0al2\\x09\\\\");
+  EXPECT_EQ(printable("l1\nl2\t\\\r\x7f", Keep::Lines), "l1\nl2\t\\\\x0d\\x7f");
+  EXPECT_EQ(printable("\xc2\x9b" "2J"), "\\xc2\\x9b2J");        // U+009B, CSI as a C1 control
+  EXPECT_EQ(printable("\x9b" "2J"), "\\x9b2J");                   // a lone 0x9b: not UTF-8
+  EXPECT_EQ(printable("x\xe2\x80\xaey"), "x\\xe2\\x80\\xaey");  // U+202E right-to-left override
+  EXPECT_EQ(printable("x\xe2\x81\xa6y"), "x\\xe2\\x81\\xa6y");  // U+2066 isolate
+  EXPECT_EQ(printable("\xc0\xaf\xed\xa0\x80"), "\\xc0\\xaf\\xed\\xa0\\x80");  // overlong, surrogate
+  EXPECT_EQ(printable("gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80"), "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_EQ(printable("cut \xe2\x82"), "cut \\xe2\\x82");
+  EXPECT_EQ(first_unprintable("ok\n\tyes"), std::string_view::npos);
+  EXPECT_EQ(first_unprintable("ok\r\n"), 2u);
+  EXPECT_EQ(first_unprintable("ab\xc2\x85"), 2u);
+  EXPECT_EQ(first_unprintable("a\\b"), std::string_view::npos);
+  EXPECT_EQ(first_unprintable("a\\b", Keep::Nothing), 1u);
+}
+
+TEST(Printable, StreamEqualsWholeTextAtEverySplit) {
+  const std::string text = "a\x1b[2J\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80\xc2\x9b\xe2\x80\xae\x9b\xe2\x82z\n";
+  const std::string whole = printable(text, Keep::Lines);
+  for (size_t a = 0; a <= text.size(); ++a)
+    for (size_t b = a; b <= text.size(); ++b) {
+      PrintableStream st(Keep::Lines);
+      std::string got = st.feed(text.substr(0, a));
+      got += st.feed(text.substr(a, b - a));
+      got += st.feed(text.substr(b));
+      got += st.finish();
+      ASSERT_EQ(got, whole) << a << "," << b;
+    }
+  PrintableStream st;
+  EXPECT_EQ(st.feed("x\xe2\x82"), "x");  // held back: the sequence may still complete
+  EXPECT_EQ(st.finish(), "\\xe2\\x82");   // it never did
 }
 
 TEST(ParseAction, AcceptsAValidActionAndAFence) {
