@@ -1,5 +1,4 @@
 // cmd_gpu.cpp: `pxos gpu info|check|run|bench`: the WGSL runtime from the command line.
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -117,17 +116,7 @@ void run_shader(const std::string& file, const std::string& entry, const std::ve
   // A file named like a kernel (kernels/softmax.wgsl, or a tuned copy) gets that kernel's
   // tunables, as the ops would set them; only those the file declares as `override`.
   std::string stem = std::filesystem::path(file).stem().string();
-  std::vector<Constant> consts;
-  auto declares = [&](const std::string& name) {
-    std::string key = "override " + name;
-    for (size_t p = src.text.find(key); p != std::string::npos; p = src.text.find(key, p + 1)) {
-      char next = p + key.size() < src.text.size() ? src.text[p + key.size()] : ':';
-      if (!std::isalnum(static_cast<unsigned char>(next)) && next != '_') return true;
-    }
-    return false;
-  };
-  for (auto& c : kernel_constants(stem, must(Runtime::get())->info()))
-    if (declares(c.name)) consts.push_back(c);
+  auto consts = declared_constants(stem, src.text, must(Runtime::get())->info());
   auto out = must(run_source(src.text, file, entry, std::move(bufs), parse_groups(groups), consts, &src));
   for (size_t i = 0; i < out.size(); ++i) {
     if (!out_dir.empty()) {

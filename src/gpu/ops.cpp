@@ -41,7 +41,7 @@ Result<Launch> make(std::string_view kernel, std::string_view entry, std::vector
   // without a rebuild; `pxos gpu bench` says which file ran).
   auto src = load_kernel(kernel);
   if (!src) return std::unexpected(src.error());
-  auto constants = kernel_constants(kernel, (*rt)->info());
+  auto constants = declared_constants(kernel, src->text, (*rt)->info());
   auto pl = (*rt)->pipeline(src->text, entry, constants, src->label, &*src);
   if (!pl) return std::unexpected(pl.error());
   Launch L;

@@ -1,6 +1,8 @@
 // tunables.cpp: which kernel gets which tunables (tunables.hpp) as its WGSL `override` values.
 #include "gpu/tunables.hpp"
 
+#include <cctype>
+
 namespace pxos::gpu {
 
 std::vector<Constant> kernel_constants(std::string_view k, const AdapterSummary& adapter) {
@@ -16,6 +18,22 @@ std::vector<Constant> kernel_constants(std::string_view k, const AdapterSummary&
     return {c("BR", kAttnRows), c("DMAX", kAttnMaxD), c("BC", large ? kAttnKeyBlock : kAttnKeyBlockSmall)};
   }
   return {};
+}
+
+std::vector<Constant> declared_constants(std::string_view kernel, std::string_view wgsl,
+                                         const AdapterSummary& adapter) {
+  auto declares = [&](const std::string& name) {
+    std::string key = "override " + name;
+    for (size_t p = wgsl.find(key); p != std::string_view::npos; p = wgsl.find(key, p + 1)) {
+      char next = p + key.size() < wgsl.size() ? wgsl[p + key.size()] : ':';
+      if (!std::isalnum(static_cast<unsigned char>(next)) && next != '_') return true;
+    }
+    return false;
+  };
+  std::vector<Constant> out;
+  for (auto& c : kernel_constants(kernel, adapter))
+    if (declares(c.name)) out.push_back(c);
+  return out;
 }
 
 }  // namespace pxos::gpu

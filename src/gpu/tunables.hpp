@@ -56,5 +56,10 @@ namespace pxos::gpu {
 // adapter decides attention's key block. Every path that builds a pipeline for a named kernel
 // (the ops, run_kernel, `pxos gpu run` on a kernel file) takes its constants from here.
 std::vector<Constant> kernel_constants(std::string_view kernel, const AdapterSummary& adapter);
+// The same, limited to the overrides `wgsl` declares: for kernel files from outside the build
+// (PXOS_KERNELS_DIR, `pxos gpu run FILE`), which may fix a size as a plain const (the embedded
+// kernels declare every one: tests/gpu checks it).
+std::vector<Constant> declared_constants(std::string_view kernel, std::string_view wgsl,
+                                         const AdapterSummary& adapter);
 
 }  // namespace pxos::gpu
