@@ -3,8 +3,9 @@
 // takes its tile sizes from tunables.hpp (an `override` without a default for each constant).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
-#include <regex>
 
 #include "gpu/kernel_source.hpp"
 #include "gpu/runtime.hpp"
@@ -58,7 +59,6 @@ TEST(KernelSource, RefusesMissingCyclicAndEscapingIncludes) {
 TEST(KernelSource, EveryKernelTakesItsTunablesFromTheHost) {
   AdapterSummary adapter;
   adapter.limits.maxComputeWorkgroupStorageSize = 16384;
-  std::regex decl(R"(override\s+(\w+)\s*(:\s*\w+\s*)?(=)?)");
   auto names = embedded_kernel_names();
   ASSERT_FALSE(names.empty());
   size_t with_constants = 0;
@@ -68,9 +68,13 @@ TEST(KernelSource, EveryKernelTakesItsTunablesFromTheHost) {
     EXPECT_TRUE(src->find("\n#include") == std::string_view::npos && !src->starts_with("#include"))
         << name << ": an #include was not expanded";
     std::map<std::string, bool> overrides;  // name -> has a default
-    std::string s(*src);
-    for (std::sregex_iterator it(s.begin(), s.end(), decl), end; it != end; ++it)
-      overrides[(*it)[1]] = (*it)[3].matched;
+    std::string_view s = *src;
+    for (size_t p = s.find("override "); p != std::string_view::npos; p = s.find("override ", p + 1)) {
+      size_t b = p + 9, e = b;
+      while (e < s.size() && (std::isalnum(static_cast<unsigned char>(s[e])) || s[e] == '_')) ++e;
+      size_t end = s.find_first_of(";\n", e);  // "override NAME[: type][ = expr];"
+      overrides[std::string(s.substr(b, e - b))] = s.substr(e, end - e).find('=') != std::string_view::npos;
+    }
     auto consts = kernel_constants(name, adapter);
     with_constants += !consts.empty();
     for (const auto& c : consts) {
