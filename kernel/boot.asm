@@ -1,5 +1,6 @@
-; boot.asm: multiboot 1 + 2 headers, the 32-bit entry, identity page tables and the switch
-; to long mode. QEMU's -kernel loads multiboot 1 (32-bit ELF); GRUB's ISO uses multiboot 2.
+; boot.asm: multiboot 1 + 2 headers, the 32-bit entry, identity page tables, the switch to
+; long mode, and the boot command line. QEMU's -kernel loads multiboot 1 (32-bit ELF); GRUB's
+; ISO uses multiboot 2. Addresses and sizes: layout.inc.
 
 MB1_MAGIC       equ 0x1BADB002
 MB1_FLAGS       equ 0x00000003          ; bit 0 page-align modules, bit 1 memory info
@@ -36,16 +37,16 @@ mb2_header_end:
 ;   above 4 GiB it builds PDPT/PD pages from pt_pool.
 ; ---------------------------------------------------------------------------------------
 section .bss
-align 4096
-pml4:    resb 4096
-pdpt:    resb 4096
-pd_low:  resb 4096 * 4
-pt_pool: resb 4096 * PT_POOL_PAGES      ; page-table pages for mappings above 4 GiB
+align PAGE_SIZE
+pml4:    resb PAGE_SIZE
+pdpt:    resb PAGE_SIZE
+pd_low:  resb PAGE_SIZE * IDENTITY_PDS
+pt_pool: resb PAGE_SIZE * PT_POOL_PAGES      ; page-table pages for mappings above 4 GiB
 kstack:  resb KSTACK_BYTES              ; boot / kernel stack
 kstack_top:
 istack:  resb KSTACK_BYTES              ; TSS.RSP0: ring 3 → ring 0 interrupts and syscalls
 istack_top:
-dfstack: resb 4096                      ; IST1: double fault
+dfstack: resb DFSTACK_BYTES                   ; IST1: double fault
 dfstack_top:
 
 section .data
@@ -83,19 +84,19 @@ _start:
         xor ecx, ecx
 .pdpt_loop:
         mov eax, ecx
-        shl eax, 12
+        shl eax, PAGE_SHIFT
         add eax, pd_low
         or eax, PTE_P | PTE_RW | PTE_US
         mov [pdpt + ecx * 8], eax
         inc ecx
-        cmp ecx, 4
+        cmp ecx, IDENTITY_PDS
         jb .pdpt_loop
 
-        ; 2048 leaves of 2 MiB: physical = index << 21.
+        ; IDENTITY_LEAVES leaves of 2 MiB: physical = index << 21.
         xor ecx, ecx
 .pd_loop:
         mov eax, ecx
-        shl eax, 21
+        shl eax, LARGE_PAGE_SHIFT
         or eax, PTE_P | PTE_RW | PTE_PS
         cmp ecx, USER_PAGE_INDEX
         jne .not_user
@@ -103,10 +104,10 @@ _start:
 .not_user:
         mov [pd_low + ecx * 8], eax
         mov edx, ecx
-        shr edx, 11                     ; bits 32+ of the address: 0 below 4 GiB
+        shr edx, 32 - LARGE_PAGE_SHIFT  ; bits 32+ of the address: 0 below 4 GiB
         mov [pd_low + ecx * 8 + 4], edx
         inc ecx
-        cmp ecx, 2048
+        cmp ecx, IDENTITY_LEAVES
         jb .pd_loop
 
         mov eax, cr4
@@ -114,7 +115,7 @@ _start:
         mov cr4, eax
         mov eax, pml4
         mov cr3, eax
-        mov ecx, 0xC0000080             ; EFER: LME (long mode) + SCE (SYSCALL/SYSRET)
+        mov ecx, MSR_EFER               ; EFER: LME (long mode) + SCE (SYSCALL/SYSRET)
         rdmsr
         or eax, (1 << 8) | (1 << 0)
         wrmsr
@@ -141,6 +142,83 @@ _start:
 .hang32:
         hlt
         jmp .hang32
+
+; ---------------------------------------------------------------------------------------
+; The command line (long mode, after cpu_init).
+; ---------------------------------------------------------------------------------------
+bits 64
+; parse_cmdline: "mbtimeout=MS" on the multiboot command line sets the READY wait.
+parse_cmdline:
+        mov esi, [boot_info]
+        test esi, esi
+        jz .out
+        cmp dword [boot_magic], MB1_BOOT_MAGIC
+        jne .mb2
+        test dword [rsi], 1 << 2        ; flags: cmdline present
+        jz .out
+        mov esi, [rsi + 16]
+        jmp .scan
+.mb2:
+        cmp dword [boot_magic], MB2_BOOT_MAGIC
+        jne .out
+        add rsi, 8                      ; total_size, reserved; then 8-aligned tags
+.tag:
+        mov eax, [rsi]
+        test eax, eax
+        jz .out                         ; end tag
+        cmp eax, 1                      ; boot command line
+        je .mb2_cmd
+        mov eax, [rsi + 4]
+        add eax, 7
+        and eax, ~7
+        add rsi, rax
+        jmp .tag
+.mb2_cmd:
+        add rsi, 8
+.scan:
+        mov rax, 'mbtimeou'
+        mov rdx, 'panictes'
+.find:
+        cmp byte [rsi], 0
+        je .out
+        cmp [rsi], rdx                  ; "panictest": a ring-0 #UD to show the panic path
+        jne .not_panic
+        cmp byte [rsi + 8], 't'
+        jne .not_panic
+        mov byte [panic_test], 1
+.not_panic:
+        cmp [rsi], rax
+        jne .next
+        cmp word [rsi + 8], 't='
+        je .num
+.next:
+        inc rsi
+        jmp .find
+.num:
+        add rsi, 10
+        xor eax, eax
+.digit:
+        movzx ecx, byte [rsi]
+        sub ecx, '0'
+        cmp ecx, 9
+        ja .set
+        imul rax, rax, 10
+        add rax, rcx
+        inc rsi
+        jmp .digit
+.set:
+        test rax, rax
+        jz .find
+        mov [mb_ready_timeout_ms], rax
+        PRINT "cmdline: mbtimeout="
+        call print_dec
+        PRINT " ms", 10
+        jmp .find
+.out:
+        ret
+
+section .data
+panic_test: db 0
 
 section .rodata
 msg_no_lm: db "pxos: this CPU has no long mode", 13, 10, 0

@@ -9,11 +9,7 @@
 ;   0x20 (|3)     64-bit code, DPL 3               user CS  = STAR[63:48] + 16
 ;   0x28          TSS (16 bytes): RSP0, IST1, no I/O bitmap (every port faults in ring 3)
 
-GDT_KCODE equ 0x08
-GDT_KDATA equ 0x10
-GDT_UDATA equ 0x18
-GDT_UCODE equ 0x20
-GDT_TSS   equ 0x28
+; (The GDT_* selector values are in layout.inc; this table must keep that order.)
 
 section .data
 align 16
@@ -302,16 +298,16 @@ cpu_init:
         lidt [idt_ptr]
 
         ; SYSCALL: STAR selects the segments, LSTAR the entry, FMASK clears IF|TF|DF|AC.
-        mov ecx, 0xC0000081
+        mov ecx, MSR_STAR
         xor eax, eax
         mov edx, (GDT_UDATA - 8) << 16 | GDT_KCODE
         wrmsr
-        mov ecx, 0xC0000082
+        mov ecx, MSR_LSTAR
         mov rax, syscall_entry
         mov rdx, rax
         shr rdx, 32
         wrmsr
-        mov ecx, 0xC0000084
+        mov ecx, MSR_FMASK
         mov eax, (1 << 9) | (1 << 8) | (1 << 10) | (1 << 18)
         xor edx, edx
         wrmsr

@@ -1,6 +1,7 @@
 ; pci.asm: ACPI (RSDP → RSDT/XSDT → MCFG) for the ECAM base, PCI config access through ECAM
 ; or the legacy 0xCF8/0xCFC ports, a bus walk that follows bridges, BAR sizing/assignment,
-; and map_mmio (uncached identity mappings, built on demand above 4 GiB).
+; map_mmio (uncached identity mappings, built on demand above 4 GiB), the ECAM/legacy
+; cross-check and the mailbox device's BAR2 (assigned when no firmware did, then mapped).
 ;
 ;   ECAM address = base + (bus - start) << 20 | dev << 15 | fn << 12 | offset
 ;   0xCF8 value  = 0x80000000 | bus << 16 | dev << 11 | fn << 8 | offset & 0xFC
@@ -34,13 +35,13 @@ acpi_find_mcfg:
         push rsi
         push rdi
         ; RSDP: first KiB of the EBDA, then 0xE0000-0xFFFFF, on 16-byte boundaries.
-        movzx esi, word [0x40E]
+        movzx esi, word [BDA_EBDA_SEG]
         shl esi, 4
         lea edi, [esi + 1024]
         call .scan
         jnc .found_rsdp
-        mov esi, 0xE0000
-        mov edi, 0x100000
+        mov esi, BIOS_ROM_BASE
+        mov edi, BIOS_ROM_END
         call .scan
         jnc .found_rsdp
         PRINT "acpi: no RSDP found", 10
@@ -441,7 +442,7 @@ pci_report:
         movzx eax, word [rcx]
         mov [display_bdf], eax
 .not_display:
-        cmp dword [rcx + 2], 0x11101AF4 ; device 1110, vendor 1af4: ivshmem
+        cmp dword [rcx + 2], IVSHMEM_VENDOR_DEVICE
         jne .not_mailbox
         PRINT "  ivshmem: the mailbox"
         cmp dword [mailbox_bdf], -1
@@ -566,7 +567,7 @@ map_mmio:
         push r8
         push r9
         mov r8, rdi
-        and r8, ~0x1FFFFF
+        and r8, ~(LARGE_PAGE - 1)
         lea r9, [rdi + rsi]
 .page:
         cmp r8, r9
@@ -587,7 +588,7 @@ map_mmio:
         or rdx, PTE_P | PTE_RW | PTE_PS | PTE_PCD | PTE_PWT
         mov [rbx + rax * 8], rdx
         invlpg [r8]
-        add r8, 0x200000
+        add r8, LARGE_PAGE
         jmp .page
 .done:
         pop r9
@@ -596,4 +597,105 @@ map_mmio:
         pop rcx
         pop rbx
         pop rax
+        ret
+
+; pci_crosscheck: on an ECAM machine, walk again through the legacy ports and compare the
+; device count (microvm has no legacy ports: it says so).
+pci_crosscheck:
+        cmp byte [pci_use_ecam], 0
+        je .out
+        push qword [pci_count]
+        mov byte [pci_use_ecam], 0
+        call pci_scan
+        mov byte [pci_use_ecam], 1
+        mov rax, [pci_count]
+        pop qword [pci_count]
+        test rax, rax
+        jnz .some
+        PRINT "pci: legacy 0xCF8 ports see no devices (ECAM-only machine)", 10
+        jmp .out
+.some:
+        cmp rax, [pci_count]
+        jne .differ
+        PRINT "pci: legacy 0xCF8 walk agrees with ECAM ("
+        call print_dec
+        PRINT " devices)", 10
+        jmp .out
+.differ:
+        PRINT "pci: WARNING: legacy 0xCF8 walk found "
+        call print_dec
+        PRINT " devices, ECAM "
+        mov rax, [pci_count]
+        call print_dec
+        call print_nl
+.out:
+        ret
+
+; print_bdf: edi = bdf → "bb:dd.f"
+print_bdf:
+        push rax
+        mov eax, edi
+        shr eax, 8
+        call print_hex8
+        PRINT ":"
+        mov eax, edi
+        shr eax, 3
+        and eax, 31
+        call print_hex8
+        PRINT "."
+        mov eax, edi
+        and eax, 7
+        call print_hex4
+        pop rax
+        ret
+
+; mailbox_map: BAR2 of the ivshmem device → mailbox_phys/size, programmed when the firmware
+; left it unassigned (microvm), decode enabled, mapped uncached.
+mailbox_map:
+        mov edi, [mailbox_bdf]
+        mov esi, 0x18                   ; BAR2 (64-bit: BAR2 low, BAR3 high)
+        call pci_bar64
+        mov [mailbox_size], rdx
+        test rax, rax
+        jnz .assigned
+        mov rax, BAR_ASSIGN_BASE
+        mov edi, [mailbox_bdf]
+        mov esi, 0x18
+        call pci_write32
+        mov esi, 0x1C
+        shr rax, 32
+        call pci_write32
+        mov rax, BAR_ASSIGN_BASE
+        PRINT "pci: BAR2 unassigned (no firmware assigns BARs here): programmed at 0x"
+        call print_hex64
+        call print_nl
+.assigned:
+        mov [mailbox_phys], rax
+        mov [mailbox_virt], rax
+        mov edi, [mailbox_bdf]
+        mov esi, 4
+        call pci_read32
+        or eax, 2                       ; memory space decode on
+        and eax, 0xFFFF
+        call pci_write32
+        cmp qword [mailbox_size], MB_MIN_SIZE
+        jae .size_ok
+        PRINT "mailbox: ERROR: BAR2 is smaller than the protocol's minimum area", 10
+        mov al, EXIT_FAIL
+        jmp kernel_exit
+.size_ok:
+        mov rdi, [mailbox_phys]
+        mov rsi, [mailbox_size]
+        call map_mmio
+        PRINT "mailbox: ivshmem at "
+        mov edi, [mailbox_bdf]
+        call print_bdf
+        PRINT ", BAR2 0x"
+        mov rax, [mailbox_phys]
+        call print_hex64
+        PRINT " size "
+        mov rax, [mailbox_size]
+        shr rax, 10
+        call print_dec
+        PRINT " KiB, mapped uncached", 10
         ret

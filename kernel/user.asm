@@ -1,6 +1,7 @@
 ; user.asm: privilege inversion inside pxOS. A ring-3 task has no ports, no kernel memory,
 ; no MMIO; its only door is the SYSCALL gate, and the only service behind it is the mailbox:
-; the host runtime (mailboxd) decides. The gate itself checks every argument.
+; the host runtime (mailboxd) decides. The gate itself checks every argument. ring3_tests
+; runs the three tasks (the allowed one, a port access, a kernel-memory read) for kernel.asm.
 ;
 ;   syscall ABI (rax = number; rdi, rsi, rdx = arguments; rax = result, rdx = STATUS):
 ;     0 EXIT      rdi = code                         the task ends; enter_user returns code
@@ -218,7 +219,7 @@ user_copy_check:
         PRINT " len="
         mov rax, rdx
         call print_dec
-        cmp rdx, 4096                   ; one copy is at most a page
+        cmp rdx, USER_COPY_MAX
         ja .bad
         cmp rdi, MB_DATA_OFFSET
         jb .bad
@@ -228,10 +229,10 @@ user_copy_check:
         add rax, rdx
         cmp rax, [mailbox_size]
         ja .bad
-        mov rax, USER_PAGE_INDEX << 21
+        mov rax, USER_BASE
         cmp rsi, rax
         jb .bad
-        add rax, 0x200000
+        mov rax, USER_END
         cmp rsi, rax                    ; also keeps rsi + rdx from wrapping
         ja .bad
         mov r8, rsi
@@ -245,6 +246,51 @@ user_copy_check:
         PRINT " -> refused: outside the data area or the user page", 10
         stc
         ret
+
+; ring3_tests: the task that may only ask the mailbox, then two that try what they may not.
+ring3_tests:
+        PRINT "ring3: entering the user task (CPL 3, only the SYSCALL gate)", 10
+        mov rdi, user_main
+        call enter_user
+        test rax, rax
+        jnz .main_failed
+        PRINT "ring3: task test passed (ALLOC, write, read back, SYSCALL ADD, FREE, double FREE refused by the host, HALT refused by the gate)", 10
+        PRINT "ring3: user task touches I/O port 0x3F8", 10
+        mov rdi, user_port
+        call enter_user
+        cmp qword [user_fault_vector], 13
+        jne .port_failed
+        PRINT "ring3: port access faulted (#GP) as it must: fault test passed", 10
+        PRINT "ring3: user task reads kernel memory at 0x"
+        mov rax, KERNEL_PROBE_ADDR
+        call print_hex64
+        call print_nl
+        mov rdi, user_kmem
+        call enter_user
+        cmp qword [user_fault_vector], 14
+        jne .kmem_failed
+        mov rax, [user_fault_cr2]
+        cmp rax, KERNEL_PROBE_ADDR
+        jne .kmem_failed
+        test qword [user_fault_err], 4  ; #PF error bit 2: the access came from user mode
+        jz .kmem_failed
+        PRINT "ring3: kernel memory access faulted (#PF, user, present) as it must: fault test passed", 10
+        PRINT "ring3: ring-3 test passed", 10
+        ret
+.main_failed:
+        PRINT "ring3: FAIL: the user task ended with "
+        call print_dec
+        PRINT " (1 alloc, 2 copy, 3 read back, 4 syscall, 5 free, 6 double free accepted, 7 gate let HALT through)", 10
+        mov al, EXIT_FAIL
+        jmp kernel_exit
+.port_failed:
+        PRINT "ring3: FAIL: the port access did not #GP", 10
+        mov al, EXIT_FAIL
+        jmp kernel_exit
+.kmem_failed:
+        PRINT "ring3: FAIL: the kernel-memory read did not page-fault from user mode", 10
+        mov al, EXIT_FAIL
+        jmp kernel_exit
 
 section .rodata
 name_user_mailbox: db "a ring-3 MAILBOX syscall", 0

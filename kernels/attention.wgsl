@@ -1,9 +1,10 @@
 // attention.wgsl: fused multi-head scaled dot-product attention in the flash-attention style:
 // O = softmax(Q K^T * scale [+ causal mask]) V for Q, K, V, O laid out [H][N][D] (batch folded
-// into H), D <= 128. Each workgroup takes BR = 32 query rows of one head and streams key/value
+// into H), D <= DMAX. Each workgroup takes BR query rows of one head and streams key/value
 // blocks of BC rows through workgroup memory with an online softmax: no N x N matrix exists.
+// BR, BC and DMAX are set by the host (src/gpu/tunables.hpp; BC by workgroup memory size).
 //
-//   invocation t: row r = t / 8, lane j = t % 8
+//   invocation t: row r = t / 8, lane j = t % 8 (8 lanes per row: BR * 8 invocations)
 //   S step:  s[i] = Q[r] . K[j + 8i]           (i < BC/8; the d loop outside the key loop)
 //   PV step: O[r][4*(j + 8q) .. +3] += p[c] * V[c][...]   (q < 4: 16 output floats each)
 struct AttnDims { H: u32, N: u32, D: u32, causal: u32, scale: f32, p0: u32, p1: u32, p2: u32 }
@@ -13,16 +14,19 @@ struct AttnDims { H: u32, N: u32, D: u32, causal: u32, scale: f32, p0: u32, p1: 
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 @group(0) @binding(4) var<storage, read> d: AttnDims;
 
-override BC: u32 = 16u;   // keys per block: 16 or 32 (the host picks by workgroup memory size)
-const BR = 32u;           // query rows per workgroup
-const DS = 33u;           // row stride in vec4: 32 vec4 (128 floats) + 1 of padding (banks)
+override BC: u32;         // keys per block: 16 or 32 (s[] and acc[] below hold BC / 8 <= 4)
+override BR: u32;         // query rows per workgroup
+override DMAX: u32;       // largest head dimension: <= 128, as o[] holds 4 vec4 per lane
+override WG = BR * 8u;
+override D4 = DMAX / 4u;  // vec4 per row
+override DS = D4 + 1u;    // row stride in vec4: one of padding (banks)
 const NEG = -1.0e30;
 
-var<workgroup> Qs: array<vec4f, 1056>;       // BR x DS
+var<workgroup> Qs: array<vec4f, BR * DS>;    // BR x DS
 var<workgroup> KVs: array<vec4f, BC * DS>;   // BC x DS: K, then V, of the current block
 var<workgroup> Ps: array<f32, BR * (BC + 1u)>;
-var<workgroup> Mx: array<f32, 256>;
-var<workgroup> Sx: array<f32, 256>;
+var<workgroup> Mx: array<f32, WG>;
+var<workgroup> Sx: array<f32, WG>;
 
 fn load_row4(src: u32, row: u32, d4: u32, which: u32) -> vec4f {
   // src: head offset; returns elements 4*d4 .. +3 of row `row`, zero outside N x D
@@ -39,7 +43,7 @@ fn load_row4(src: u32, row: u32, d4: u32, which: u32) -> vec4f {
   return v;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
   let head = wid.y;
   let q0 = wid.x * BR;
@@ -50,9 +54,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   let NS = BC / 8u;   // S values per invocation
 
   // Q tile, pre-scaled.
-  for (var e = t; e < BR * 32u; e += 256u) {
-    let rr = e / 32u;
-    let c4 = e % 32u;
+  for (var e = t; e < BR * D4; e += WG) {
+    let rr = e / D4;
+    let c4 = e % D4;
     Qs[rr * DS + c4] = load_row4(hoff, q0 + rr, c4, 0u) * d.scale;
   }
   var o: array<vec4f, 4>;
@@ -65,9 +69,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   for (var kb = 0u; kb < nkb; kb++) {
     let k0 = kb * BC;
     workgroupBarrier();
-    for (var e = t; e < BC * 32u; e += 256u) {
-      let rr = e / 32u;
-      let c4 = e % 32u;
+    for (var e = t; e < BC * D4; e += WG) {
+      let rr = e / D4;
+      let c4 = e % D4;
       KVs[rr * DS + c4] = load_row4(hoff, k0 + rr, c4, 1u);
     }
     workgroupBarrier();
@@ -92,9 +96,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     Mx[t] = pm;
     workgroupBarrier();
     // V replaces K; row max from the 8 partial maxima.
-    for (var e = t; e < BC * 32u; e += 256u) {
-      let rr = e / 32u;
-      let c4 = e % 32u;
+    for (var e = t; e < BC * D4; e += WG) {
+      let rr = e / D4;
+      let c4 = e % D4;
       KVs[rr * DS + c4] = load_row4(hoff, k0 + rr, c4, 2u);
     }
     var mb = NEG;

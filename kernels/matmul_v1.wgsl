@@ -6,7 +6,9 @@ struct Dims { M: u32, N: u32, K: u32, pad: u32 }
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<storage, read> d: Dims;
 
-@compute @workgroup_size(16, 16)
+override TILE: u32;  // TILE x TILE invocations per workgroup (host: src/gpu/tunables.hpp)
+
+@compute @workgroup_size(TILE, TILE)
 fn main(@builtin(global_invocation_id) g: vec3u) {
   let row = g.y;
   let col = g.x;

@@ -10,16 +10,20 @@ struct Dims { M: u32, N: u32, K: u32, pad: u32 }
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<storage, read> d: Dims;
 
-const TILE = 16u;  // a workgroup covers 16x16 outputs = 16 blocks of 4x4
+// Host-set (src/gpu/tunables.hpp): a workgroup of WG invocations covers TILE x TILE outputs,
+// (TILE/4)^2 blocks of 4x4.
+override TILE: u32;
+override WG: u32;
+override BPR = TILE / 4u;  // 4x4 blocks per row of the tile
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32,
         @builtin(subgroup_size) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
-  let nsg = (64u + sg - 1u) / sg;
+  let nsg = (WG + sg - 1u) / sg;
   let sgid = tid / sg;
-  for (var blk = sgid; blk < 16u; blk += nsg) {
-    let r0 = wid.y * TILE + (blk / 4u) * 4u;
-    let c0 = wid.x * TILE + (blk % 4u) * 4u;
+  for (var blk = sgid; blk < BPR * BPR; blk += nsg) {
+    let r0 = wid.y * TILE + (blk / BPR) * 4u;
+    let c0 = wid.x * TILE + (blk % BPR) * 4u;
     var acc: array<vec4f, 4>;
     for (var i = 0u; i < 4u; i++) { acc[i] = vec4f(0.0); }  // explicit: some drivers keep the last iteration's
     for (var k = lane; k < d.K; k += sg) {

@@ -9,11 +9,13 @@ struct RotDims { T: u32, H: u32, D: u32, offset: u32 }
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<storage, read> d: RotDims;
 
-@compute @workgroup_size(256)
+override WG: u32;   // invocations per workgroup (host: src/gpu/tunables.hpp)
+
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let half = d.D / 2u;
   let total = d.T * d.H * half;
-  for (var idx = g.x; idx < total; idx += nwg.x * 256u) {
+  for (var idx = g.x; idx < total; idx += nwg.x * WG) {
     let i = idx % half;
     let th = idx / half;            // t * H + h
     let t = th / d.H;

@@ -7,7 +7,7 @@ struct RowDims { rows: u32, cols: u32, eps: f32, alpha: f32 }
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(2) var<storage, read> d: RowDims;
 
-const WG = 256u;
+override WG: u32;   // invocations per row (host: src/gpu/tunables.hpp); a power of 2
 const CACHE = 16u;  // values per invocation held in registers: rows up to 4096
 const NEG = -3.0e38;
 var<workgroup> rm: array<f32, WG>;
@@ -35,7 +35,7 @@ fn combine(m_in: f32, s_in: f32, t: u32) -> vec2f {
   return vec2f(rm[0], rs[0]);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) t: u32) {
   let row = wid.x + wid.y * nwg.x;

@@ -12,23 +12,17 @@
 
 namespace pxos::boot {
 
-// isa-debug-exit values the kernel writes: X(name, value, NASM symbol in kernel/defs.inc, doc).
-// QEMU exits with (v << 1) | 1. A unit test reads defs.inc and checks every row.
-#define PXOS_BOOT_EXITS(X)                                                                   \
-  X(Pass, 0x10, "EXIT_PASS", "PASS: every check passed")                                    \
-  X(Fail, 0x11, "EXIT_FAIL", "FAIL: a check failed (see the transcript)")                   \
-  X(NoMailbox, 0x12, "EXIT_NO_MAILBOX", "no ivshmem mailbox device on PCI")                 \
-  X(MailboxTimeout, 0x13, "EXIT_MB_TIMEOUT", "mailboxd did not answer in time")             \
-  X(MailboxError, 0x14, "EXIT_MB_ERROR", "mailboxd answered ERROR (or a corrupt STATUS)")   \
-  X(Panic, 0x15, "EXIT_PANIC", "kernel exception (registers on the serial console)")
-
+// isa-debug-exit values the kernel writes, one per row of src/boot/exits.def (the kernel's
+// EXIT_* symbols are generated from the same rows).
 enum class KernelExit : uint8_t {
 #define X(name, value, sym, doc) name = value,
-  PXOS_BOOT_EXITS(X)
+#include "boot/exits.def"
 #undef X
 };
 // The text for a debug-exit value; empty when the value is not in the table.
 std::string_view kernel_exit_text(unsigned value);
+// kernel_exits.inc for the NASM kernel: "EXIT_PASS equ 0x10 ; ..." per row of exits.def.
+std::string exits_nasm_include();
 
 struct Options {
   bool iso = false;                  // GRUB ISO (multiboot 2) instead of -kernel (multiboot 1)

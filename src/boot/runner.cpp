@@ -214,7 +214,7 @@ std::string_view kernel_exit_text(unsigned value) {
   switch (value) {
 #define X(name, v, sym, doc) \
   case v: return doc;
-    PXOS_BOOT_EXITS(X)
+#include "boot/exits.def"
 #undef X
   }
   return {};

@@ -6,7 +6,9 @@
 #include "cli/command.hpp"
 #include "common/fs.hpp"
 #include "gpu/bench.hpp"
+#include "gpu/kernel_source.hpp"
 #include "gpu/runtime.hpp"
+#include "gpu/tunables.hpp"
 
 namespace {
 using namespace pxos;
@@ -60,12 +62,12 @@ void check_files(const std::vector<std::string>& files) {
   auto rt = must(Runtime::get());
   size_t errors = 0;
   for (const auto& f : files) {
-    Bytes b = must(read_file(f, 16u << 20));
-    auto msgs = must(rt->compile(std::string_view(reinterpret_cast<const char*>(b.data()), b.size())));
+    KernelSource src = must(load_wgsl_file(f));  // #include lines expanded, mapped back for messages
+    auto msgs = must(rt->compile(src.text));
     size_t file_errors = 0;
     for (auto& m : msgs) {
-      std::fprintf(m.severity == "error" ? stderr : stdout, "%s:%llu:%llu: %s: %s\n", f.c_str(),
-                   (unsigned long long)m.line, (unsigned long long)m.col, m.severity.c_str(), m.message.c_str());
+      std::fprintf(m.severity == "error" ? stderr : stdout, "%s:%llu: %s: %s\n", src.where(m.line).c_str(),
+                   (unsigned long long)m.col, m.severity.c_str(), m.message.c_str());
       if (m.severity == "error") ++file_errors;
     }
     if (!file_errors) std::printf("%s: ok\n", f.c_str());
@@ -108,11 +110,14 @@ Bytes load_buffer(const std::string& spec) {
 void run_shader(const std::string& file, const std::string& entry, const std::vector<std::string>& specs,
                 const std::string& groups, const std::string& out_dir, const std::string& print) {
   if (specs.empty()) throw Failure(Error{Errc::Usage, "gpu run: give at least one buffer with --buffers"});
-  Bytes src = must(read_file(file, 16u << 20));
+  KernelSource src = must(load_wgsl_file(file));
   std::vector<Bytes> bufs;
   for (auto& s : specs) bufs.push_back(load_buffer(s));
-  auto out = must(run_source(std::string_view(reinterpret_cast<const char*>(src.data()), src.size()), file,
-                             entry, std::move(bufs), parse_groups(groups)));
+  // A file named like a kernel (kernels/softmax.wgsl, or a tuned copy) gets that kernel's
+  // tunables, as the ops would set them; only those the file declares as `override`.
+  std::string stem = std::filesystem::path(file).stem().string();
+  auto consts = declared_constants(stem, src.text, must(Runtime::get())->info());
+  auto out = must(run_source(src.text, file, entry, std::move(bufs), parse_groups(groups), consts, &src));
   for (size_t i = 0; i < out.size(); ++i) {
     if (!out_dir.empty()) {
       std::string path = (std::filesystem::path(out_dir) / fmt::format("binding{}.bin", i)).string();

@@ -2,22 +2,16 @@
 #include "gpu/ops.hpp"
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
-#include "common/fs.hpp"
+#include "gpu/kernel_source.hpp"
+#include "gpu/tunables.hpp"
 
 namespace pxos::gpu {
 namespace {
 
-// Tunables (must match the kernels' constants).
-constexpr uint32_t kMatmulTile = 128;     // matmul_v2*: 128x128 block tile
-constexpr uint32_t kNaiveTile = 16;       // matmul_v1: 16x16 invocations
-constexpr uint32_t kSubgroupTile = 16;    // matmul_v3: 16x16 outputs per workgroup
-constexpr uint32_t kAttnRows = 32;        // attention.wgsl BR
-constexpr uint32_t kAttnMaxD = 128;
-constexpr uint32_t kElementwiseWG = 256;
-constexpr uint32_t kMaxGroups = 65535;    // WebGPU's guaranteed maxComputeWorkgroupsPerDimension
+// Tile and workgroup sizes: tunables.hpp (the kernels get the same values as overrides).
+using namespace tune;
 
 uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
 
@@ -40,28 +34,20 @@ Status need(bool ok, std::string_view what) {
 }
 
 Result<Launch> make(std::string_view kernel, std::string_view entry, std::vector<ByteView> inputs,
-                    uint64_t out_bytes, size_t out_pos, std::array<uint32_t, 3> groups,
-                    std::span<const Constant> constants = {}) {
+                    uint64_t out_bytes, size_t out_pos, std::array<uint32_t, 3> groups) {
   auto rt = Runtime::get();
   if (!rt) return std::unexpected(rt.error());
   // $PXOS_KERNELS_DIR/<kernel>.wgsl, when present, replaces the embedded copy (kernel tuning
   // without a rebuild; `pxos gpu bench` says which file ran).
-  std::string label = fmt::format("kernels/{}.wgsl", kernel), text;
-  if (const char* dir = std::getenv("PXOS_KERNELS_DIR"); dir && *dir) {
-    std::string path = fmt::format("{}/{}.wgsl", dir, kernel);
-    if (auto b = read_file(path, 1u << 20)) {
-      text.assign(b->begin(), b->end());
-      label = path;
-    }
-  }
-  auto src = text.empty() ? embedded_kernel(kernel) : std::optional<std::string_view>(text);
-  if (!src) return failf(Errc::Internal, "kernel {} not embedded", kernel);
-  auto pl = (*rt)->pipeline(*src, entry, constants, label);
+  auto src = load_kernel(kernel);
+  if (!src) return std::unexpected(src.error());
+  auto constants = declared_constants(kernel, src->text, (*rt)->info());
+  auto pl = (*rt)->pipeline(src->text, entry, constants, src->label, &*src);
   if (!pl) return std::unexpected(pl.error());
   Launch L;
   L.pipeline = *pl;
   L.groups = groups;
-  L.kernel = fmt::format("{}:{}", label, entry);
+  L.kernel = fmt::format("{}:{}", src->label, entry);
   L.output_bytes = out_bytes;
   L.output = out_pos;
   size_t in = 0;
@@ -256,15 +242,10 @@ Result<Launch> prepare_attention(std::span<const float> Q, std::span<const float
   if (auto s = need(Q.size() == n && K.size() == n && V.size() == n && n < (1ull << 32),
                     fmt::format("attention: Q, K and V must each have H*N*D = {} elements", n)); !s)
     return std::unexpected(s.error());
-  auto rt = Runtime::get();
-  if (!rt) return std::unexpected(rt.error());
-  // Key block of 32 rows when workgroup memory allows (about 40 KiB), else 16 (about 30 KiB).
-  double bc = (*rt)->info().limits.maxComputeWorkgroupStorageSize >= 41000 ? 32 : 16;
-  std::vector<Constant> consts{{"BC", bc}};
   struct { uint32_t H, N, D, causal; float scale; uint32_t p[3]; } d{H, N, D, causal ? 1u : 0u,
                                                                      float(1.0 / std::sqrt(double(D))), {}};
   return make("attention", "main", {view(Q), view(K), view(V), pod_bytes(&d, sizeof d)}, n * 4, 3,
-              {ceil_div(N, kAttnRows), H, 1}, consts);
+              {ceil_div(N, kAttnRows), H, 1});
 }
 
 Result<std::vector<float>> matmul(std::span<const float> A, std::span<const float> B, uint32_t M,

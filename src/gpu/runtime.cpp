@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "gpu/dawn.hpp"
+#include "gpu/kernel_source.hpp"
+#include "gpu/tunables.hpp"
 
 namespace pxos::gpu {
 namespace {
@@ -334,7 +336,8 @@ Result<std::vector<CompileMessage>> Runtime::compile(std::string_view source) {
 }
 
 Result<Pipeline*> Runtime::pipeline(std::string_view source, std::string_view entry,
-                                    std::span<const Constant> constants, std::string_view label) {
+                                    std::span<const Constant> constants, std::string_view label,
+                                    const KernelSource* origin) {
   if (auto s = check_alive(); !s) return std::unexpected(s.error());
   std::string key;
   key.append(entry).push_back('\0');
@@ -347,7 +350,8 @@ Result<Pipeline*> Runtime::pipeline(std::string_view source, std::string_view en
   if (!msgs) return std::unexpected(msgs.error());
   for (auto& m : *msgs)
     if (m.severity == "error")
-      return failf(Errc::GpuError, "{}:{}:{}: {}", label, m.line, m.col, m.message);
+      return failf(Errc::GpuError, "{}:{}: {}",
+                   origin ? origin->where(m.line) : fmt::format("{}:{}", label, m.line), m.col, m.message);
 
   wg::ShaderSourceWGSL src;
   src.code = sv(source);
@@ -570,10 +574,11 @@ Result<DispatchTiming> Runtime::dispatch(const Pipeline& p, std::span<const Buff
 
 Result<std::vector<Bytes>> run_source(std::string_view source, std::string_view label,
                                       std::string_view entry, std::vector<Bytes> buffers,
-                                      std::array<uint32_t, 3> workgroups) {
+                                      std::array<uint32_t, 3> workgroups,
+                                      std::span<const Constant> constants, const KernelSource* origin) {
   auto rt = Runtime::get();
   if (!rt) return std::unexpected(rt.error());
-  auto pl = (*rt)->pipeline(source, entry, {}, label);
+  auto pl = (*rt)->pipeline(source, entry, constants, label, origin);
   if (!pl) return std::unexpected(pl.error());
   std::vector<Buffer> bufs;
   std::vector<const Buffer*> ptrs;
@@ -598,8 +603,11 @@ Result<std::vector<Bytes>> run_kernel(std::string_view kernel_name, std::string_
                                       std::vector<Bytes> buffers, std::array<uint32_t, 3> workgroups) {
   auto src = embedded_kernel(kernel_name);
   if (!src) return failf(Errc::NotFound, "no embedded kernel 'kernels/{}.wgsl'", kernel_name);
+  auto rt = Runtime::get();
+  if (!rt) return std::unexpected(rt.error());
+  auto consts = kernel_constants(kernel_name, (*rt)->info());
   return run_source(*src, fmt::format("kernels/{}.wgsl", kernel_name), entry, std::move(buffers),
-                    workgroups);
+                    workgroups, consts);
 }
 
 }  // namespace pxos::gpu

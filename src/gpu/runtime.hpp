@@ -19,6 +19,8 @@
 
 namespace pxos::gpu {
 
+struct KernelSource;  // gpu/kernel_source.hpp
+
 // What `pxos gpu info` prints and what the ops consult (f16 / subgroups / timestamps).
 struct AdapterSummary {
   std::string library;  // path of the Dawn .so
@@ -81,9 +83,10 @@ class Runtime {
   // Compile only: Dawn's messages for `source` (empty when clean).
   Result<std::vector<CompileMessage>> compile(std::string_view source);
   // Cached compute pipeline; a WGSL error is Errc::GpuError "<label>:line:col: message".
+  // origin, when given, maps error lines back to the files the source was expanded from.
   Result<Pipeline*> pipeline(std::string_view source, std::string_view entry,
                              std::span<const Constant> constants = {},
-                             std::string_view label = "kernel");
+                             std::string_view label = "kernel", const KernelSource* origin = nullptr);
   size_t pipeline_cache_size() const { return cache_.size(); }
 
   Result<Buffer> create_buffer(uint64_t size);
@@ -122,20 +125,22 @@ class Runtime {
   std::string uncaptured_;
 };
 
-// Embedded kernels (kernels/*.wgsl, compiled into the binary).
+// Embedded kernels (kernels/*.wgsl, compiled into the binary, #include lines expanded).
 std::optional<std::string_view> embedded_kernel(std::string_view name);
 std::vector<std::string> embedded_kernel_names();
 
-// Runs entry `entry` of the embedded kernel kernels/<kernel_name>.wgsl with `buffers` bound as
-// read_write storage buffers at @group(0) @binding(0..n-1), dispatching `workgroups`; returns
-// the buffers' contents afterwards.
+// Runs entry `entry` of the embedded kernel kernels/<kernel_name>.wgsl (its tunables from
+// kernel_constants) with `buffers` bound as read_write storage buffers at @group(0)
+// @binding(0..n-1), dispatching `workgroups`; returns the buffers' contents afterwards.
 Result<std::vector<Bytes>> run_kernel(std::string_view kernel_name, std::string_view entry,
                                       std::vector<Bytes> buffers, std::array<uint32_t, 3> workgroups);
 
 // The same for any WGSL source (what `pxos gpu run` uses).
 Result<std::vector<Bytes>> run_source(std::string_view source, std::string_view label,
                                       std::string_view entry, std::vector<Bytes> buffers,
-                                      std::array<uint32_t, 3> workgroups);
+                                      std::array<uint32_t, 3> workgroups,
+                                      std::span<const Constant> constants = {},
+                                      const KernelSource* origin = nullptr);
 
 // Feature name for printing ("ShaderF16", or "0x...").
 std::string feature_name(uint32_t f);

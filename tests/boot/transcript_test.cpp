@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -35,12 +36,10 @@ TEST(BootTranscript, SaturatesInsteadOfWrapping) {
   EXPECT_EQ(m["s"], UINT64_MAX);
 }
 
-// Every row of PXOS_BOOT_EXITS appears in kernel/defs.inc as "SYMBOL equ VALUE".
-TEST(BootExits, TableMatchesTheKernel) {
-  const char* src = std::getenv("PXOS_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
-  std::ifstream f(std::string(src) + "/kernel/defs.inc");
-  ASSERT_TRUE(f.good());
+// The EXIT_* symbols the kernel assembles against: "SYMBOL equ VALUE" lines of a NASM file.
+std::map<std::string, unsigned long> exit_symbols(const std::string& path) {
+  std::ifstream f(path);
+  EXPECT_TRUE(f.good()) << path;
   std::map<std::string, unsigned long> defs;
   std::string line;
   while (std::getline(f, line)) {
@@ -48,14 +47,40 @@ TEST(BootExits, TableMatchesTheKernel) {
     std::string sym, equ, val;
     if (is >> sym >> equ >> val && equ == "equ" && sym.starts_with("EXIT_")) defs[sym] = std::stoul(val, nullptr, 0);
   }
+  return defs;
+}
+
+// Every row of exits.def is in the generated kernel_exits.inc, with its value, and nothing else.
+TEST(BootExits, GeneratedIncludeMatchesTheTable) {
+  const char* build = std::getenv("PXOS_BUILD_DIR");
+  ASSERT_NE(build, nullptr);
+  auto defs = exit_symbols(std::string(build) + "/gen/kernel_exits.inc");
   size_t rows = 0;
 #define X(name, value, sym, doc)                                   \
   ++rows;                                                          \
   ASSERT_EQ(defs.count(sym), 1u) << sym;                           \
   EXPECT_EQ(defs[sym], unsigned(value)) << sym;                    \
   EXPECT_FALSE(pxos::boot::kernel_exit_text(value).empty()) << sym;
-  PXOS_BOOT_EXITS(X)
+#include "boot/exits.def"
 #undef X
-  EXPECT_EQ(defs.size(), rows) << "defs.inc has an EXIT_ code the C++ table lacks";
+  EXPECT_EQ(defs.size(), rows) << "kernel_exits.inc has an EXIT_ code exits.def lacks";
+  std::ifstream f(std::string(build) + "/gen/kernel_exits.inc");
+  std::stringstream text;
+  text << f.rdbuf();
+  EXPECT_EQ(text.str(), pxos::boot::exits_nasm_include()) << "kernel_exits.inc is stale";
   EXPECT_TRUE(pxos::boot::kernel_exit_text(0x7f).empty());
+}
+
+// No kernel source defines an exit code by hand: the generated include is the only one.
+TEST(BootExits, KernelSourcesDefineNoExitCodes) {
+  const char* src = std::getenv("PXOS_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(src) + "/kernel")) {
+    auto ext = e.path().extension();
+    if (ext != ".asm" && ext != ".inc") continue;
+    ++files;
+    EXPECT_TRUE(exit_symbols(e.path().string()).empty()) << e.path() << " defines EXIT_ codes; add a row to src/boot/exits.def";
+  }
+  EXPECT_GT(files, 0u);
 }

@@ -16,6 +16,31 @@ printf '@compute @workgroup_size(1)\nfn main() {\n  let x = 1u +;\n}\n' > "$t/ba
 if "$PXOS" gpu check "$t/bad.wgsl" 2>"$t/err"; then echo "check accepted a bad shader"; exit 1; fi
 grep -Eq "^$t/bad.wgsl:3:[0-9]+: error: " "$t/err" || { cat "$t/err"; exit 1; }
 
+# check: every kernel file, its #include lines expanded; an error inside the shared code is
+# reported at the line of the included file, not of the expanded text
+"$PXOS" gpu check kernels/*.wgsl >"$t/all" || { cat "$t/all"; exit 1; }
+[ "$(grep -c ': ok$' "$t/all")" = "$(ls kernels/*.wgsl | wc -l)" ]
+mkdir -p "$t/k/lib"
+cp kernels/matmul_v2.wgsl "$t/k/"
+line=$(grep -n 'let tx = lid.x;' kernels/lib/matmul_tiled.wgsl | cut -d: -f1)
+sed 's/let tx = lid.x;/let tx = lid.x +;/' kernels/lib/matmul_tiled.wgsl > "$t/k/lib/matmul_tiled.wgsl"
+if "$PXOS" gpu check "$t/k/matmul_v2.wgsl" 2>"$t/err"; then echo "check accepted a broken include"; exit 1; fi
+grep -Eq "^$t/k/lib/matmul_tiled.wgsl:$line:[0-9]+: error: " "$t/err" || { cat "$t/err"; exit 1; }
+# PXOS_KERNELS_DIR: a tuned copy of one kernel finds lib/ beside it (here broken: the bench
+# must name that file), else the embedded lib/ (then it runs)
+if PXOS_KERNELS_DIR="$t/k" "$PXOS" gpu bench matmul --n 33 --kernel v2 --reps 1 2>"$t/err" >/dev/null; then
+  echo "bench ran a broken tuned kernel"; exit 1
+fi
+grep -q "$t/k/lib/matmul_tiled.wgsl:$line:" "$t/err" || { cat "$t/err"; exit 1; }
+rm "$t/k/lib/matmul_tiled.wgsl"
+PXOS_KERNELS_DIR="$t/k" "$PXOS" gpu bench matmul --n 33 --kernel v2 --reps 1 2>/dev/null | grep -q "GFLOP/s"
+
+# run: a kernel file gets its tunables (override WG) as the ops would set them
+printf '\x00\x00\x80\xbf\x00\x00\x00\x40\x00\x00\x40\xc0\x00\x00\x80\x40' > "$t/x.bin"   # -1 2 -3 4
+printf '\x01\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' > "$t/dims.bin"  # rows 1, cols 4
+grep -q "binding 1 (16 bytes): 0 2 0 4" \
+  <<<"$("$PXOS" gpu run kernels/activations.wgsl --entry relu --buffers "$t/x.bin" zeros:16 "$t/dims.bin")"
+
 # run: doubles a buffer of u32
 cat > "$t/dbl.wgsl" <<'W'
 @group(0) @binding(0) var<storage, read_write> v: array<u32>;

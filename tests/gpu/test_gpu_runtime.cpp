@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "gpu/ops.hpp"
+#include "gpu/tunables.hpp"
 #include "gpu_test_util.hpp"
 
 namespace pxos::gpu {
@@ -173,6 +174,7 @@ TEST(GpuRuntime, RunKernelOnEmbeddedKernel) {
 TEST(GpuRuntime, EveryEmbeddedKernelCompiles) {
   PXOS_REQUIRE_GPU();
   for (const auto& name : embedded_kernel_names()) {
+    ASSERT_TRUE(embedded_kernel(name).has_value()) << name;
     auto src = *embedded_kernel(name);
     bool needs_f16 = src.find("enable f16") != std::string_view::npos;
     bool needs_sg = src.find("enable subgroups") != std::string_view::npos;
@@ -180,6 +182,29 @@ TEST(GpuRuntime, EveryEmbeddedKernelCompiles) {
     auto msgs = rt->compile(src);
     ASSERT_TRUE(msgs) << name;
     for (auto& m : *msgs) EXPECT_NE(m.severity, "error") << name << ":" << m.line << ":" << m.col << ": " << m.message;
+  }
+}
+
+// Every entry point of every embedded kernel becomes a pipeline with exactly the constants
+// kernel_constants() gives it (an override left unset, or a constant the kernel does not
+// declare, is a pipeline error).
+TEST(GpuRuntime, EveryEmbeddedKernelBuildsWithItsTunables) {
+  PXOS_REQUIRE_GPU();
+  for (const auto& name : embedded_kernel_names()) {
+    auto src = *embedded_kernel(name);
+    if ((src.find("enable f16") != std::string_view::npos && !rt->info().f16) ||
+        (src.find("enable subgroups") != std::string_view::npos && !rt->info().subgroups))
+      continue;
+    auto consts = kernel_constants(name, rt->info());
+    size_t entries = 0;
+    for (size_t p = src.find("@compute"); p != std::string_view::npos; p = src.find("@compute", p + 1)) {
+      size_t f = src.find("fn ", p) + 3;
+      std::string entry(src.substr(f, src.find('(', f) - f));
+      ++entries;
+      auto pl = rt->pipeline(src, entry, consts, name);
+      EXPECT_TRUE(pl) << name << ":" << entry << ": " << (pl ? "" : pl.error().detail);
+    }
+    EXPECT_GE(entries, 1u) << name;
   }
 }
 

@@ -1,0 +1,65 @@
+// tunables.hpp: every GPU kernel tile and workgroup size, in one place. The host's dispatch
+// geometry and shape checks use these values, and kernel_constants() hands the same values to
+// the kernels as WGSL `override` constants at pipeline creation (the WGSL has no defaults).
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "gpu/runtime.hpp"
+
+namespace pxos::gpu::tune {
+
+// matmul v2 / v2_vec4 / f16 (kernels/lib/matmul_tiled.wgsl, override TILE): the square block
+// tile of C one workgroup computes. (TILE/8)^2 invocations each own 8x8 outputs, and the K tile
+// follows as TILE/16 (one vec4 of A and one of B per invocation per K tile). 128: 256
+// invocations, BK = 8, the H100 optimum (docs/gpu.md).
+inline constexpr uint32_t kMatmulTile = 128;
+// matmul v1 (override TILE): TILE x TILE invocations, one output each.
+inline constexpr uint32_t kNaiveTile = 16;
+// matmul v3 (overrides TILE, WG): a workgroup of kSubgroupWG invocations covers kSubgroupTile^2
+// outputs in 4x4 blocks, one subgroup per block at a time (any subgroup size up to WG).
+inline constexpr uint32_t kSubgroupTile = 16;
+inline constexpr uint32_t kSubgroupWG = 64;
+// attention (overrides BR, DMAX, BC): query rows per workgroup (8 invocations per row), the
+// largest head dimension (each of a row's 8 invocations keeps 4 vec4 of output: at most 128),
+// and the key block: large when the adapter's workgroup memory allows, else small.
+inline constexpr uint32_t kAttnRows = 32;
+inline constexpr uint32_t kAttnMaxD = 128;
+inline constexpr uint32_t kAttnKeyBlock = 32;          // about 40 KiB of workgroup memory
+inline constexpr uint32_t kAttnKeyBlockSmall = 16;     // about 30 KiB
+inline constexpr uint32_t kAttnKeyBlockBytes = 41000;  // workgroup memory the large block needs
+// softmax, layernorm, rmsnorm (override WG): invocations per row (a power of 2: tree reductions).
+inline constexpr uint32_t kRowWG = 256;
+// activations, activations_vec4, rotary (override WG): invocations per workgroup of the
+// grid-stride loops.
+inline constexpr uint32_t kElementwiseWG = 256;
+// Not a tunable: WebGPU's guaranteed maxComputeWorkgroupsPerDimension, the dispatch cap.
+inline constexpr uint32_t kMaxGroups = 65535;
+
+static_assert(kMatmulTile % 16 == 0 && (kMatmulTile / 8) * (kMatmulTile / 8) <= 256,
+              "matmul TILE: a multiple of 16, at most 256 invocations (WebGPU's guaranteed limit)");
+static_assert(kNaiveTile * kNaiveTile <= 256 && kSubgroupWG <= 256 && kAttnRows * 8 <= 256 &&
+                  kRowWG <= 256 && kElementwiseWG <= 256,
+              "a workgroup of at most 256 invocations (WebGPU's guaranteed limit)");
+static_assert(kSubgroupTile % 4 == 0, "matmul v3 works in 4x4 blocks");
+static_assert(kAttnMaxD % 4 == 0 && kAttnMaxD <= 128, "attention keeps 4 vec4 of output per invocation");
+static_assert(kAttnKeyBlock % 8 == 0 && kAttnKeyBlock <= 32 && kAttnKeyBlockSmall % 8 == 0,
+              "attention: each of a row's 8 invocations scores BC / 8 <= 4 keys");
+static_assert((kRowWG & (kRowWG - 1)) == 0, "row reductions halve the workgroup");
+
+}  // namespace pxos::gpu::tune
+
+namespace pxos::gpu {
+
+// The `override` values kernels/<kernel>.wgsl needs (empty for a kernel without any). The
+// adapter decides attention's key block. Every path that builds a pipeline for a named kernel
+// (the ops, run_kernel, `pxos gpu run` on a kernel file) takes its constants from here.
+std::vector<Constant> kernel_constants(std::string_view kernel, const AdapterSummary& adapter);
+// The same, limited to the overrides `wgsl` declares: for kernel files from outside the build
+// (PXOS_KERNELS_DIR, `pxos gpu run FILE`), which may fix a size as a plain const (the embedded
+// kernels declare every one: tests/gpu checks it).
+std::vector<Constant> declared_constants(std::string_view kernel, std::string_view wgsl,
+                                         const AdapterSummary& adapter);
+
+}  // namespace pxos::gpu
