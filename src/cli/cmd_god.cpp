@@ -1,4 +1,4 @@
-// cmd_god.cpp: `pxos god create|resurrect|bootstrap|ls|verify|gc|forget|families`, and the loader
+// cmd_god.cpp: `pxos god create|resurrect|bootstrap|ls|verify|gc|forget|rebuild-index|families`, and the loader
 // resolver that lets `pxos run key.png` (or a bootstrap image) run a god pixel directly.
 #include <fmt/format.h>
 
@@ -207,8 +207,9 @@ Register reg(50, [](CLI::App& app) {
       std::string d = store_dir(*dir);
       god::VerifyReport r = must(must(god::Store::open(d, false)).verify());
       for (const auto& p : r.problems) fmt::print("problem: {}\n", p);
-      fmt::print("{} keys, {} verified; {} objects, {} unreferenced (pxos god gc removes them); store {}\n", r.keys,
-                 r.ok, r.objects, r.orphans, d);
+      fmt::print("{} keys, {} verified; {} objects, {} unreferenced (pxos god gc removes them){}; store {}\n", r.keys,
+                 r.ok, r.objects, r.orphans,
+                 r.unattributed ? fmt::format(", {} unattributed (kept)", r.unattributed) : std::string(), d);
       if (!r.problems.empty())
         throw Failure(Error{Errc::StoreError, fmt::format("store {}: {} problem(s)", d, r.problems.size())});
     });
@@ -222,6 +223,11 @@ Register reg(50, [](CLI::App& app) {
       god::GcReport r = must(must(god::Store::open(d, true, env_bits())).gc());
       fmt::print("removed {} unreferenced objects ({} B) and {} stale temp files; kept {} objects; store {}\n",
                  r.removed, r.bytes, r.tmp_removed, r.kept, d);
+      if (r.newer)
+        fmt::print("kept {} unreferenced objects from a write that did not commit (collectable after the next "
+                   "create)\n", r.newer);
+      if (r.unattributed)
+        fmt::print("kept {} objects that rebuild-index could not attribute to a key (never removed)\n", r.unattributed);
     });
   }
   {
@@ -237,6 +243,21 @@ Register reg(50, [](CLI::App& app) {
       bool had = must(must(god::Store::open(d, true, env_bits())).forget(k));
       if (!had) throw Failure(Error{Errc::NotFound, fmt::format("unknown key {} (not in store {})", god::key_hex(k), d)});
       fmt::print("forgot key {}; store {}\n", god::key_hex(k), d);
+    });
+  }
+  {
+    auto* s = god_cmd->add_subcommand("rebuild-index", "Recover a lost or damaged index from the object headers");
+    auto dir = std::make_shared<std::string>();
+    auto force = std::make_shared<bool>(false);
+    add_store(s, dir);
+    s->add_flag("--force", *force, "replace the index even when it is healthy");
+    s->callback([=] {
+      std::string d = store_dir(*dir);
+      god::RebuildReport r = must(god::Store::rebuild_index(d, env_bits(), *force));
+      for (const auto& u : r.unattributed) fmt::print("unattributed: {}\n", u);
+      fmt::print("rebuilt {}/{} ({}-bit keys): {} keys from {} objects and {} seed records; {} objects could not be "
+                 "attributed (kept, never deleted); {} superseded claims; store {}\n",
+                 d, god::kIndexName, r.key_bits, r.keys, r.objects, r.seeds, r.unattributed.size(), r.superseded, d);
     });
   }
   {

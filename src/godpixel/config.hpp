@@ -15,6 +15,7 @@ inline constexpr int64_t kTmpMaxAgeSeconds = 3600;        // gc removes temp fil
 inline constexpr const char* kIndexName = "index.sqlite";  // STORE/index.sqlite
 inline constexpr const char* kObjectsDir = "objects";      // STORE/objects/ab/<64 hex>
 inline constexpr const char* kTmpDir = "tmp";              // STORE/tmp: temp files, same file system as objects/
+inline constexpr const char* kSeedsDir = "seeds";          // STORE/seeds/<8 hex key>: seed-method key records
 inline constexpr const char* kKeyBitsEnv = "PXOS_GOD_KEY_BITS";  // test hook: truncate keys to force collisions
 inline constexpr const char* kStoreEnv = "PXOS_STORE";     // overrides the default store directory
 

@@ -1,17 +1,24 @@
 // store.cpp: the store: directory layout, SQLite index (rollback journal, synchronous FULL,
-// BEGIN IMMEDIATE for writers, busy timeout), probing on collisions, verify and gc.
+// BEGIN IMMEDIATE for writers, busy timeout), probing on collisions, object headers, the index
+// health rule, verify, gc and rebuild-index.
 #include "godpixel/store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "common/fs.hpp"
+#include "common/os.hpp"
 #include "godpixel/config.hpp"
 #include "godpixel/object.hpp"
 
@@ -79,7 +86,14 @@ constexpr const char* kSchema =
     "  generator TEXT,"                 // seed method: family:N
     "  probes INTEGER NOT NULL,"        // position in the probe sequence
     "  created INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS keys_hash ON keys(hash);";
+    "CREATE INDEX IF NOT EXISTS keys_hash ON keys(hash);"
+    // Files rebuild-index could not attribute to a key: gc keeps them, verify counts them.
+    "CREATE TABLE IF NOT EXISTS unattributed(path TEXT PRIMARY KEY, reason TEXT NOT NULL);";
+
+// meta rows: format, key_bits, keys (the number of key rows, kept in step in every write
+// transaction: a mismatch means rows were lost), generation (bumped by every write that stamps a
+// header; a header stamped past generation + 1 means the index is older than the store).
+constexpr const char* kRebuildHint = "run `pxos god rebuild-index` to recover it from the objects";
 
 constexpr const char* kSelectCols = "SELECT key, hash, kind, size, stored, method, generator, probes FROM keys";
 
@@ -117,6 +131,9 @@ class Txn {
     return {};
   }
   Status commit(const std::string& dir) {
+    // The fault hook of the index commit: fail like a COMMIT that hit an I/O error (rolled back).
+    if (os::inject(os::Op::Commit))
+      return failf(Errc::StoreError, "{}/{}: commit failed: {}", dir, kIndexName, errno_text(EIO));
     if (auto s = exec(db_, dir, "COMMIT"); !s) return s;
     open_ = false;
     return {};
@@ -126,6 +143,48 @@ class Txn {
   sqlite3* db_;
   bool open_ = false;
 };
+
+uint64_t now_ns() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+}
+
+bool is_hex8(const std::string& s) { return s.size() == 8 && is_hex64(s + std::string(56, '0')); }
+
+// Every file of objects/ and seeds/ that looks like ours, with its store-relative path.
+struct StoreFile {
+  std::string path, rel, name;
+  bool seed = false;
+};
+std::vector<StoreFile> store_files(const std::string& dir, std::vector<std::string>* strays) {
+  std::vector<StoreFile> out;
+  std::error_code ec;
+  fs::path od = fs::path(dir) / kObjectsDir;
+  if (fs::is_directory(od, ec))
+    for (auto it = fs::recursive_directory_iterator(od, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) continue;
+      std::string name = it->path().filename().string();
+      bool shaped = is_hex64(name) && it->path().parent_path().filename() == name.substr(0, 2);
+      if (!shaped || !it->is_regular_file(ec) || it->is_symlink(ec)) {
+        if (strays) strays->push_back(it->path().string());
+        if (!is_hex64(name)) continue;  // not ours: never touched
+      }
+      out.push_back({it->path().string(), fmt::format("{}/{}/{}", kObjectsDir, name.substr(0, 2), name), name, false});
+    }
+  fs::path sd = fs::path(dir) / kSeedsDir;
+  if (fs::is_directory(sd, ec))
+    for (auto it = fs::directory_iterator(sd, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (!is_hex8(name) || !it->is_regular_file(ec) || it->is_symlink(ec)) {
+        if (strays) strays->push_back(it->path().string());
+        if (!is_hex8(name)) continue;
+      }
+      out.push_back({it->path().string(), fmt::format("{}/{}", kSeedsDir, name), name, true});
+    }
+  return out;
+}
 
 }  // namespace
 
@@ -158,6 +217,19 @@ std::string Store::object_path(const Sha256& h) const {
   std::string x = hex(h);
   return fmt::format("{}/{}/{}/{}", dir_, kObjectsDir, x.substr(0, 2), x);
 }
+std::string Store::seed_path(Key k) const { return fmt::format("{}/{}/{:08x}", dir_, kSeedsDir, k); }
+
+Result<int64_t> Store::meta_int(const char* name) {
+  Stmt q(db_, "SELECT value FROM meta WHERE name = ?1");
+  if (!q.ok()) return db_fail(db_, dir_, "meta");
+  q.bind(1, std::string(name));
+  int rc = q.step();
+  if (rc == SQLITE_ROW) return int64_t(std::strtoll(q.text(0).c_str(), nullptr, 10));
+  if (rc == SQLITE_DONE)
+    return failf(Errc::StoreError, "{}/{}: not a healthy pxos store index (no '{}' record); {}", dir_, kIndexName,
+                 name, kRebuildHint);
+  return db_fail(db_, dir_, "meta");
+}
 
 Result<Store> Store::open(const std::string& dir, bool writable, std::optional<unsigned> key_bits) {
   Store st;
@@ -172,47 +244,65 @@ Result<Store> Store::open(const std::string& dir, bool writable, std::optional<u
         (fs::exists(index, ec) && ::access(index.c_str(), W_OK) != 0))
       return failf(Errc::StoreError, "store {} is read-only: cannot add to it; nothing was written", st.dir_);
   }
-  // The index is created before objects/, so objects/ without an index means the index was lost:
-  // starting a fresh one would orphan every object (and gc would delete them). Look at objects/
-  // first: a concurrent first writer creates them in the other order, so this never misfires.
+  // The index is created before objects/, so objects/ beside a missing, empty or foreign index
+  // means the index was lost: starting a fresh one would orphan every object (and gc would delete
+  // them). Look at objects/ first: a concurrent first writer creates them in the other order.
   bool has_objects = fs::exists(objects, ec);
-  bool has_index = fs::exists(index, ec);
-  if (!has_index && has_objects)
+  struct stat ist{};
+  bool has_index = ::stat(index.c_str(), &ist) == 0;
+  if (has_objects && (!has_index || ist.st_size == 0))
     return failf(Errc::StoreError,
-                 "store {}: objects/ is present but {} is missing; refusing to start an empty index over "
-                 "existing objects (restore the index file); nothing was changed",
-                 st.dir_, kIndexName);
+                 "store {}: objects/ is present but {} is {}; refusing to start an empty index over existing "
+                 "objects; {}; nothing was changed",
+                 st.dir_, kIndexName, has_index ? "empty (0 bytes)" : "missing", kRebuildHint);
   if (!writable && !has_index)
     return failf(Errc::NotFound, "store {} is empty (no {})", st.dir_, kIndexName);
   int flags = (writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOFOLLOW;
   if (sqlite3_open_v2(index.c_str(), &st.db_, flags, nullptr) != SQLITE_OK) {
     std::string m = st.db_ ? sqlite3_errmsg(st.db_) : "out of memory";
-    return failf(Errc::StoreError, "{}: cannot open the index: {}", index, m);
+    return failf(Errc::StoreError, "{}: cannot open the index: {}; {}", index, m, kRebuildHint);
   }
   sqlite3_busy_timeout(st.db_, kBusyTimeoutMs);
+  if (has_objects) {
+    // An initialised store: the index must already be ours before anything is written to it.
+    Stmt q(st.db_, "SELECT value FROM meta WHERE name = 'key_bits'");
+    if (!q.ok() || q.step() != SQLITE_ROW)
+      return failf(Errc::StoreError, "{}: not a healthy pxos store index ({}); refusing to use it; {}; nothing was "
+                   "changed", index, q.ok() ? "no key_bits record" : sqlite3_errmsg(st.db_), kRebuildHint);
+  }
   if (writable) {
     if (auto s = exec(st.db_, st.dir_, "PRAGMA synchronous=FULL"); !s) return std::unexpected(s.error());
     Txn t(st.db_);
     if (auto s = t.begin(st.dir_); !s) return std::unexpected(s.error());
     if (auto s = exec(st.db_, st.dir_, kSchema); !s) return std::unexpected(s.error());
-    Stmt ins(st.db_, "INSERT OR IGNORE INTO meta(name, value) VALUES('format', '1'), ('key_bits', ?1)");
+    // 'keys' and 'generation' are added to a store made before they existed (counted from its rows).
+    Stmt ins(st.db_, "INSERT OR IGNORE INTO meta(name, value) VALUES('format', '2'), ('key_bits', ?1), "
+                     "('keys', (SELECT count(*) FROM keys)), ('generation', '0')");
     if (!ins.ok()) return db_fail(st.db_, st.dir_, "init");
     ins.bind(1, fmt::format("{}", key_bits.value_or(kDefaultKeyBits)));
     if (ins.step() != SQLITE_DONE) return db_fail(st.db_, st.dir_, "init");
     if (auto s = t.commit(st.dir_); !s) return std::unexpected(s.error());
-    for (const char* sub : {kObjectsDir, kTmpDir})
+    for (const char* sub : {kObjectsDir, kTmpDir, kSeedsDir})
       if (::mkdir((st.dir_ + "/" + sub).c_str(), 0755) != 0 && errno != EEXIST)
         return failf(Errc::StoreError, "store {}: cannot create {}/: {}", st.dir_, sub, errno_text(errno));
   }
   Stmt q(st.db_, "SELECT value FROM meta WHERE name = 'key_bits'");
-  if (!q.ok()) return failf(Errc::StoreError, "{}: not a pxos store index: {}", index, sqlite3_errmsg(st.db_));
-  if (q.step() != SQLITE_ROW) return failf(Errc::StoreError, "{}: not a pxos store index (no key_bits)", index);
+  if (!q.ok())
+    return failf(Errc::StoreError, "{}: not a pxos store index: {}; {}", index, sqlite3_errmsg(st.db_), kRebuildHint);
+  if (q.step() != SQLITE_ROW)
+    return failf(Errc::StoreError, "{}: not a pxos store index (no key_bits); {}", index, kRebuildHint);
   unsigned bits = unsigned(std::atoi(q.text(0).c_str()));
   if (bits < 1 || bits > 32) return failf(Errc::StoreError, "{}: bad key width {}", index, q.text(0));
   if (key_bits && *key_bits != bits)
     return failf(Errc::StoreError, "store {} uses {}-bit keys but {}-bit keys were asked for ({}); use another store",
                  st.dir_, bits, *key_bits, kKeyBitsEnv);
   st.bits_ = bits;
+  if (writable) {
+    // Rows lost behind SQLite's back (the count no longer matches) make every write suspect.
+    auto h = st.health(false);
+    if (!h) return std::unexpected(h.error());
+    if (!h->empty()) return failf(Errc::StoreError, "{}; refusing to write; nothing was changed", h->front());
+  }
   return st;
 }
 
@@ -270,11 +360,12 @@ Result<PutResult> Store::put_impl(ByteView payload, image::Kind kind, Key k0, co
     return failf(Errc::StoreError, "store {}: no free key after {} probes ({}-bit keys); nothing was written", dir_,
                  limit, bits_);
   if (r.existed) {
-    // Same content already here: make sure its object is still sound (repair it from ours if not).
-    if (r.entry.method == Method::Hash && z && !read_object(object_path(h), h)) {
-      auto w = write_object(object_path(h), dir_ + "/" + kTmpDir, *z, h);
+    // Same content already here: make sure its object (or seed record) is sound and claims this
+    // key (repair it from ours, or add a header to an object written before headers existed).
+    if (r.entry.method == Method::Seed || z) {
+      auto w = record(r.entry, r.entry.method == Method::Hash ? z : nullptr);
       if (!w) return std::unexpected(w.error());
-      r.repaired = true;
+      r.repaired = *w;
     }
     if (auto s = t.commit(dir_); !s) return std::unexpected(s.error());
     return r;
@@ -286,10 +377,12 @@ Result<PutResult> Store::put_impl(ByteView payload, image::Kind kind, Key k0, co
   e.size = payload.size();
   e.method = g ? Method::Seed : Method::Hash;
   e.generator = g ? g->to_string() : std::string();
+  if (auto s = exec(db_, dir_, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'keys'"); !s)
+    return std::unexpected(s.error());
+  auto w = record(e, z);
+  if (!w) return std::unexpected(w.error());
+  r.repaired = *w;
   if (z) {
-    auto w = write_object(object_path(h), dir_ + "/" + kTmpDir, *z, h);
-    if (!w) return std::unexpected(w.error());
-    r.repaired = *w;
     struct stat sb{};
     e.stored = ::stat(object_path(h).c_str(), &sb) == 0 ? uint64_t(sb.st_size) : z->size();
   }
@@ -309,6 +402,55 @@ Result<PutResult> Store::put_impl(ByteView payload, image::Kind kind, Key k0, co
   if (ins.step() != SQLITE_DONE) return db_fail(db_, dir_, "insert");
   if (auto s = t.commit(dir_); !s) return std::unexpected(s.error());
   return r;
+}
+
+Result<bool> Store::record(const Entry& e, const Bytes* z) {
+  bool seed = e.method == Method::Seed;
+  std::string path = seed ? seed_path(e.key) : object_path(e.hash);
+  std::string rel = seed ? fmt::format("{}/{:08x}", kSeedsDir, e.key)
+                         : fmt::format("{}/{}/{}", kObjectsDir, hex(e.hash).substr(0, 2), hex(e.hash));
+  struct stat sb{};
+  bool exists = ::lstat(path.c_str(), &sb) == 0;
+  std::optional<ObjectHeader> hdr;
+  bool valid = false;
+  if (exists && !seed) {
+    valid = bool(read_object(path, e.hash, &hdr));
+  } else if (exists) {
+    auto hh = read_header(path);
+    valid = hh && *hh && (*hh)->method == 1 && (*hh)->hash == e.hash && (*hh)->generator == e.generator;
+    if (valid) hdr = **hh;
+  }
+  if (exists && !valid && !seed) {
+    // A damaged object whose header still reads keeps its other claims.
+    auto hh = read_header(path);
+    if (hh && *hh && (*hh)->method == 0 && (*hh)->hash == e.hash) hdr = **hh;
+  }
+  std::vector<Claim> claims = hdr ? hdr->claims : std::vector<Claim>();
+  bool have = false;
+  for (const Claim& c : claims) have |= c.key == e.key && c.kind == e.kind;
+  if (valid && have) return false;
+  if (!have) claims.push_back({e.key, e.probes, e.kind, now_ns()});
+  auto gen = meta_int("generation");
+  if (!gen) return std::unexpected(gen.error());
+  uint64_t generation = uint64_t(*gen) + 1;
+  if (auto s = exec(db_, dir_, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'generation'"); !s)
+    return std::unexpected(s.error());
+  ObjectHeader nh{uint8_t(e.method), uint8_t(bits_), e.size, generation, e.hash, e.generator, std::move(claims)};
+  Bytes file = encode_header(nh);
+  if (z) file.insert(file.end(), z->begin(), z->end());
+  std::string sub = fs::path(path).parent_path().string();
+  if (::mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST)
+    return failf(Errc::StoreError, "{}: cannot create directory: {}", sub, errno_text(errno));
+  // Under the write transaction nobody else writes here, so replacing (rename) a valid object with
+  // one that claims one key more is safe: a reader sees the old file or the new, both complete.
+  os::PublishOptions o{.mode = 0444, .kind = Errc::StoreError, .tmp_dir = dir_ + "/" + kTmpDir, .user_path = false};
+  auto w = os::publish(path, file, o);
+  if (!w) return std::unexpected(w.error());
+  Stmt del(db_, "DELETE FROM unattributed WHERE path = ?1");
+  if (!del.ok()) return db_fail(db_, dir_, "insert");
+  del.bind(1, rel);
+  if (del.step() != SQLITE_DONE) return db_fail(db_, dir_, "insert");
+  return exists && !valid && !seed;
 }
 
 Result<Bytes> Store::get(Key k, Entry* entry) {
@@ -356,43 +498,89 @@ Result<std::vector<Entry>> Store::list() {
 
 Result<bool> Store::forget(Key k) {
   if (!writable_) return failf(Errc::Internal, "store {} was opened read-only", dir_);
+  Txn t(db_);
+  if (auto s = t.begin(dir_); !s) return std::unexpected(s.error());
   Stmt s(db_, "DELETE FROM keys WHERE key = ?1");
   if (!s.ok()) return db_fail(db_, dir_, "forget");
   s.bind(1, int64_t(k));
   if (s.step() != SQLITE_DONE) return db_fail(db_, dir_, "forget");
-  return sqlite3_changes(db_) > 0;
+  bool had = sqlite3_changes(db_) > 0;
+  if (had)
+    if (auto u = exec(db_, dir_, "UPDATE meta SET value = CAST(value AS INTEGER) - 1 WHERE name = 'keys'"); !u)
+      return std::unexpected(u.error());
+  if (auto c = t.commit(dir_); !c) return std::unexpected(c.error());
+  return had;
+}
+
+Result<std::vector<std::string>> Store::health(bool full) {
+  std::vector<std::string> out;
+  std::string index = dir_ + "/" + kIndexName;
+  if (full) {
+    Stmt ic(db_, "PRAGMA integrity_check");
+    if (!ic.ok() || ic.step() != SQLITE_ROW) return db_fail(db_, dir_, "integrity_check");
+    if (ic.text(0) != "ok") out.push_back(fmt::format("{}: integrity check failed: {}", index, ic.text(0)));
+  }
+  auto recorded = meta_int("keys");
+  if (!recorded) {
+    // A store from before the count existed, opened read-only: nothing to compare yet.
+    if (!writable_) return out;
+    return std::unexpected(recorded.error());
+  }
+  Stmt n(db_, "SELECT count(*) FROM keys");
+  if (!n.ok() || n.step() != SQLITE_ROW) return db_fail(db_, dir_, "count");
+  if (n.i64(0) != *recorded)
+    out.push_back(fmt::format("{}: unhealthy: it holds {} key rows but recorded {} (rows were lost or added behind "
+                              "pxos's back); {}",
+                              index, n.i64(0), *recorded, kRebuildHint));
+  if (!full) return out;
+  auto gen = meta_int("generation");
+  if (!gen) return writable_ ? Result<std::vector<std::string>>(std::unexpected(gen.error())) : out;
+  // A write that failed after stamping its object leaves generation + 1 behind (its bump rolled
+  // back); anything newer was stamped by a write this index never saw.
+  for (const StoreFile& f : store_files(dir_, nullptr)) {
+    auto h = read_header(f.path);
+    if (h && *h && (*h)->generation > uint64_t(*gen) + 1) {
+      out.push_back(fmt::format("{}: unhealthy: {} was written at generation {}, after the index's {}: the index is "
+                                "older than the store (restored from a backup?); {}",
+                                index, f.rel, (*h)->generation, *gen, kRebuildHint));
+      break;
+    }
+  }
+  return out;
 }
 
 Result<VerifyReport> Store::verify() {
   VerifyReport r;
-  {
-    Stmt ic(db_, "PRAGMA integrity_check");
-    if (!ic.ok() || ic.step() != SQLITE_ROW) return db_fail(db_, dir_, "integrity_check");
-    if (ic.text(0) != "ok") r.problems.push_back(fmt::format("{}/{}: {}", dir_, kIndexName, ic.text(0)));
-  }
+  auto h = health(true);
+  if (!h) return std::unexpected(h.error());
+  r.problems = std::move(*h);
   auto rows = list();
   if (!rows) return std::unexpected(rows.error());
-  std::set<std::string> referenced;
+  std::set<std::string> referenced;  // store-relative paths
   for (const auto& e : *rows) {
     ++r.keys;
-    if (e.method == Method::Hash) referenced.insert(hex(e.hash));
+    if (e.method == Method::Hash)
+      referenced.insert(fmt::format("{}/{}/{}", kObjectsDir, hex(e.hash).substr(0, 2), hex(e.hash)));
+    else
+      referenced.insert(fmt::format("{}/{:08x}", kSeedsDir, e.key));
     auto p = get_entry(e);
     if (p) ++r.ok;
     else r.problems.push_back(p.error().to_string());
   }
-  std::error_code ec;
-  fs::path od = fs::path(dir_) / kObjectsDir;
-  if (fs::is_directory(od, ec))
-    for (auto it = fs::recursive_directory_iterator(od, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory()) continue;
-      std::string name = it->path().filename().string();
-      if (!it->is_regular_file() || !is_hex64(name) || it->path().parent_path().filename() != name.substr(0, 2)) {
-        r.problems.push_back(fmt::format("{}: not a store object (unexpected file)", it->path().string()));
-        continue;
-      }
-      ++r.objects;
-      if (!referenced.count(name)) ++r.orphans;
-    }
+  std::set<std::string> unattributed;
+  {
+    Stmt u(db_, "SELECT path FROM unattributed");
+    // A store from before the table existed, opened read-only, has none.
+    if (u.ok())
+      while (u.step() == SQLITE_ROW) unattributed.insert(u.text(0));
+  }
+  std::vector<std::string> strays;
+  for (const StoreFile& f : store_files(dir_, &strays)) {
+    if (!f.seed) ++r.objects;
+    if (unattributed.count(f.rel)) ++r.unattributed;
+    else if (!referenced.count(f.rel)) ++r.orphans;
+  }
+  for (const auto& p : strays) r.problems.push_back(fmt::format("{}: not a store object (unexpected file)", p));
   return r;
 }
 
@@ -400,30 +588,44 @@ Result<GcReport> Store::gc() {
   if (!writable_) return failf(Errc::Internal, "store {} was opened read-only", dir_);
   Txn t(db_);  // holds the write lock: no writer can be between "object written" and "key committed"
   if (auto s = t.begin(dir_); !s) return std::unexpected(s.error());
+  // Nothing is deleted unless a healthy index proves it unreferenced.
+  auto h = health(true);
+  if (!h) return std::unexpected(h.error());
+  if (!h->empty())
+    return failf(Errc::StoreError, "{}; gc refused, nothing was deleted", h->front());
   auto rows = list();
   if (!rows) return std::unexpected(rows.error());
-  std::set<std::string> referenced;
+  auto gen = meta_int("generation");
+  if (!gen) return std::unexpected(gen.error());
+  std::map<std::string, Sha256> referenced;  // store-relative path -> the hash its rows expect
   for (const auto& e : *rows)
-    if (e.method == Method::Hash) referenced.insert(hex(e.hash));
+    referenced[e.method == Method::Hash
+                   ? fmt::format("{}/{}/{}", kObjectsDir, hex(e.hash).substr(0, 2), hex(e.hash))
+                   : fmt::format("{}/{:08x}", kSeedsDir, e.key)] = e.hash;
+  std::set<std::string> unattributed;
+  {
+    Stmt u(db_, "SELECT path FROM unattributed");
+    if (!u.ok()) return db_fail(db_, dir_, "gc");
+    while (u.step() == SQLITE_ROW) unattributed.insert(u.text(0));
+  }
   GcReport r;
-  std::error_code ec;
-  fs::path od = fs::path(dir_) / kObjectsDir;
-  std::vector<fs::path> doomed;
-  for (auto it = fs::recursive_directory_iterator(od, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) continue;
-    std::string name = it->path().filename().string();
-    if (!is_hex64(name)) continue;  // not ours: leave it (verify reports it)
-    if (referenced.count(name)) { ++r.kept; continue; }
-    doomed.push_back(it->path());
+  std::vector<std::string> doomed;
+  for (const StoreFile& f : store_files(dir_, nullptr)) {
+    if (referenced.count(f.rel)) { ++r.kept; continue; }
+    if (unattributed.count(f.rel)) { ++r.unattributed; continue; }
+    auto hd = read_header(f.path);
+    if (hd && *hd && (*hd)->generation > uint64_t(*gen)) { ++r.newer; continue; }  // a failed write's
+    doomed.push_back(f.path);
   }
   for (const auto& p : doomed) {
     struct stat sb{};
     uint64_t sz = ::lstat(p.c_str(), &sb) == 0 ? uint64_t(sb.st_size) : 0;
     if (::unlink(p.c_str()) != 0)
-      return failf(Errc::StoreError, "{}: cannot remove: {}", p.string(), errno_text(errno));
+      return failf(Errc::StoreError, "{}: cannot remove: {}", p, errno_text(errno));
     ++r.removed;
     r.bytes += sz;
   }
+  std::error_code ec;
   fs::path td = fs::path(dir_) / kTmpDir;
   time_t now = std::time(nullptr);
   for (auto it = fs::directory_iterator(td, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
@@ -433,6 +635,190 @@ Result<GcReport> Store::gc() {
     if (::unlink(it->path().c_str()) == 0) ++r.tmp_removed;
   }
   if (auto s = t.commit(dir_); !s) return std::unexpected(s.error());
+  return r;
+}
+
+Result<RebuildReport> Store::rebuild_index(const std::string& dir_in, std::optional<unsigned> key_bits, bool force) {
+  std::string dir = dir_in.empty() ? std::string(".") : dir_in;
+  std::string index = dir + "/" + kIndexName, tmp = dir + "/" + kTmpDir;
+  std::error_code ec;
+  if (!fs::is_directory(fs::path(dir) / kObjectsDir, ec))
+    return failf(Errc::NotFound, "store {}: no {}/ to rebuild the index from", dir, kObjectsDir);
+  // Hold the old index's write lock while we work, if it is still a database at all, so that no
+  // writer commits into the file we are about to replace; and learn its key width.
+  sqlite3* old = nullptr;
+  std::optional<unsigned> old_bits;
+  struct stat ist{};
+  if (::stat(index.c_str(), &ist) == 0 && ist.st_size > 0) {
+    if (!force) {
+      auto st = Store::open(dir, false);
+      if (st) {
+        auto h = st->health(true);
+        if (h && h->empty())
+          return failf(Errc::StoreError, "{}: the index is healthy; rebuild-index replaces it only with --force",
+                       index);
+      }
+    }
+    if (sqlite3_open_v2(index.c_str(), &old, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr) == SQLITE_OK) {
+      sqlite3_busy_timeout(old, kBusyTimeoutMs);
+      if (sqlite3_exec(old, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK) {
+        Stmt q(old, "SELECT value FROM meta WHERE name = 'key_bits'");
+        if (q.ok() && q.step() == SQLITE_ROW) {
+          unsigned b = unsigned(std::atoi(q.text(0).c_str()));
+          if (b >= 1 && b <= 32) old_bits = b;
+        }
+      }
+    }
+  }
+  struct Closer {
+    sqlite3*& db;
+    ~Closer() { if (db) sqlite3_close(db); }  // closing rolls the lock transaction back
+  } close_old{old};
+
+  RebuildReport r;
+  struct Found {
+    ObjectHeader hdr;
+    std::string rel;
+    uint64_t stored = 0;
+  };
+  std::vector<Found> found;
+  for (const StoreFile& f : store_files(dir, nullptr)) {
+    struct stat sb{};
+    if (::lstat(f.path.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+      r.unattributed.push_back(fmt::format("{}: not a regular file", f.rel));
+      continue;
+    }
+    std::optional<ObjectHeader> hdr;
+    if (!f.seed) {
+      Sha256 want{};
+      for (size_t i = 0; i < 32; ++i) want[i] = uint8_t(std::stoul(f.name.substr(2 * i, 2), nullptr, 16));
+      ++r.objects;
+      auto p = read_object(f.path, want, &hdr);
+      if (!p) { r.unattributed.push_back(fmt::format("{}: {}", f.rel, p.error().detail)); continue; }
+      if (!hdr) { r.unattributed.push_back(fmt::format("{}: no header (written before objects had one)", f.rel)); continue; }
+    } else {
+      ++r.seeds;
+      auto h = read_header(f.path);
+      if (!h) { r.unattributed.push_back(fmt::format("{}: {}", f.rel, h.error().detail)); continue; }
+      if (!*h || (*h)->method != 1) { r.unattributed.push_back(fmt::format("{}: not a seed record", f.rel)); continue; }
+      hdr = **h;
+      auto g = parse_spec(hdr->generator);
+      auto p = g ? generate(*g) : Result<Bytes>(std::unexpected(g.error()));
+      if (!p || sha256(*p) != hdr->hash || p->size() != hdr->size) {
+        r.unattributed.push_back(fmt::format("{}: generator {} no longer produces the recorded program", f.rel,
+                                             hdr->generator));
+        continue;
+      }
+      if (hdr->claims.size() != 1 || fmt::format("{:08x}", hdr->claims[0].key) != f.name) {
+        r.unattributed.push_back(fmt::format("{}: its claim does not name key 0x{}", f.rel, f.name));
+        continue;
+      }
+    }
+    found.push_back({std::move(*hdr), f.rel, f.seed ? 0 : uint64_t(sb.st_size)});
+  }
+  // The key width: asked for, else the old index's, else the one most headers carry.
+  std::map<unsigned, size_t> widths;
+  for (const auto& f : found) ++widths[f.hdr.key_bits];
+  unsigned bits = kDefaultKeyBits;
+  if (key_bits) bits = *key_bits;
+  else if (old_bits) bits = *old_bits;
+  else if (!widths.empty())
+    bits = std::max_element(widths.begin(), widths.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
+  r.key_bits = bits;
+  // One row per key: on two claims of one key, the later write (generation, then clock) wins.
+  struct Pick {
+    const Found* f;
+    Claim c;
+  };
+  std::map<Key, Pick> rows;
+  uint64_t max_gen = 0;
+  for (const auto& f : found) {
+    if (f.hdr.key_bits != bits) {
+      r.unattributed.push_back(fmt::format("{}: {}-bit keys, the store's are {}-bit", f.rel, f.hdr.key_bits, bits));
+      continue;
+    }
+    max_gen = std::max(max_gen, f.hdr.generation);
+    for (const Claim& c : f.hdr.claims) {
+      auto it = rows.find(c.key);
+      if (it == rows.end()) { rows[c.key] = {&f, c}; continue; }
+      ++r.superseded;
+      auto later = [](const Pick& a, const Found& f2, const Claim& c2) {
+        return std::tie(f2.hdr.generation, c2.created_ns) > std::tie(a.f->hdr.generation, a.c.created_ns);
+      };
+      if (later(it->second, f, c)) it->second = {&f, c};
+    }
+  }
+  r.keys = rows.size();
+
+  // Build the new index beside the old, then publish it over the old one in one rename.
+  char name[] = "rebuild.XXXXXX";
+  std::string tmpl = tmp + "/" + name;
+  std::vector<char> tname(tmpl.begin(), tmpl.end());
+  tname.push_back('\0');
+  if (::mkdir(tmp.c_str(), 0755) != 0 && errno != EEXIST)
+    return failf(Errc::StoreError, "store {}: cannot create {}/: {}", dir, kTmpDir, errno_text(errno));
+  int fd = ::mkostemp(tname.data(), O_CLOEXEC);
+  if (fd < 0) return failf(Errc::StoreError, "store {}: cannot create a temp file in {}: {}", dir, tmp, errno_text(errno));
+  ::close(fd);
+  std::string tpath(tname.data());
+  struct Unlink {
+    std::string p;
+    ~Unlink() { ::unlink(p.c_str()); ::unlink((p + "-journal").c_str()); }
+  } drop_tmp{tpath};
+  Bytes image;
+  {
+    Store nu;
+    nu.dir_ = dir;
+    nu.bits_ = bits;
+    nu.writable_ = true;
+    if (sqlite3_open_v2(tpath.c_str(), &nu.db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr) != SQLITE_OK)
+      return failf(Errc::StoreError, "{}: cannot create the new index: {}", tpath,
+                   nu.db_ ? sqlite3_errmsg(nu.db_) : "out of memory");
+    if (auto s = exec(nu.db_, dir, "PRAGMA synchronous=FULL"); !s) return std::unexpected(s.error());
+    Txn t(nu.db_);
+    if (auto s = t.begin(dir); !s) return std::unexpected(s.error());
+    if (auto s = exec(nu.db_, dir, kSchema); !s) return std::unexpected(s.error());
+    Stmt m(nu.db_, "INSERT INTO meta(name, value) VALUES('format', '2'), ('key_bits', ?1), ('keys', ?2), "
+                   "('generation', ?3)");
+    if (!m.ok()) return db_fail(nu.db_, dir, "rebuild");
+    m.bind(1, fmt::format("{}", bits));
+    m.bind(2, fmt::format("{}", rows.size()));
+    m.bind(3, fmt::format("{}", max_gen));
+    if (m.step() != SQLITE_DONE) return db_fail(nu.db_, dir, "rebuild");
+    for (const auto& [k, p] : rows) {
+      Stmt ins(nu.db_,
+               "INSERT INTO keys(key, hash, kind, size, stored, method, generator, probes, created) "
+               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      if (!ins.ok()) return db_fail(nu.db_, dir, "rebuild");
+      ins.bind(1, int64_t(k));
+      ins.bind(2, ByteView(p.f->hdr.hash));
+      ins.bind(3, int64_t(p.c.kind));
+      ins.bind(4, int64_t(p.f->hdr.size));
+      ins.bind(5, int64_t(p.f->stored));
+      ins.bind(6, int64_t(p.f->hdr.method));
+      if (p.f->hdr.method == 1) ins.bind(7, p.f->hdr.generator); else ins.bind_null(7);
+      ins.bind(8, int64_t(p.c.probes));
+      ins.bind(9, int64_t(p.c.created_ns / 1000000000u));
+      if (ins.step() != SQLITE_DONE) return db_fail(nu.db_, dir, "rebuild");
+    }
+    for (const auto& u : r.unattributed) {
+      Stmt ins(nu.db_, "INSERT OR IGNORE INTO unattributed(path, reason) VALUES(?1, ?2)");
+      if (!ins.ok()) return db_fail(nu.db_, dir, "rebuild");
+      size_t colon = u.find(": ");
+      ins.bind(1, u.substr(0, colon));
+      ins.bind(2, u.substr(colon + 2));
+      if (ins.step() != SQLITE_DONE) return db_fail(nu.db_, dir, "rebuild");
+    }
+    if (auto s = t.commit(dir); !s) return std::unexpected(s.error());
+  }  // closed: the file is complete
+  auto bytes = os::read_input(tpath, uint64_t(1) << 40, os::InputOptions{.kind = Errc::StoreError});
+  if (!bytes) return std::unexpected(bytes.error());
+  // A journal left by a crashed writer belongs to the old file; SQLite would replay it into ours.
+  if (::unlink((index + "-journal").c_str()) != 0 && errno != ENOENT)
+    return failf(Errc::StoreError, "{}-journal: cannot remove: {}", index, errno_text(errno));
+  auto w = os::publish(index, *bytes,
+                       os::PublishOptions{.mode = 0644, .kind = Errc::StoreError, .tmp_dir = tmp, .user_path = false});
+  if (!w) return std::unexpected(w.error());
   return r;
 }
 

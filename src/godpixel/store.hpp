@@ -3,11 +3,14 @@
 //
 //  STORE/                         default $XDG_DATA_HOME/pxos/store, else ~/.local/share/pxos/store
 //    index.sqlite                 keys(key → sha256, kind, size, stored, method, generator, n, probes)
-//    objects/d6/2ab25b…           one zstd frame per payload (method hash only)
+//    objects/d6/2ab25b…           header frame + one zstd frame per payload (method hash only)
+//    seeds/0100000a               header frame only: a seed-method key's record
 //    tmp/                         temp files; linked into objects/ without replacing
 //
 // Writers serialize on the index (BEGIN IMMEDIATE, busy timeout); the object is written and
-// fsynced before its key row commits, so a committed key always names a complete object.
+// fsynced before its key row commits, so a committed key always names a complete object. Every
+// object's header repeats its key rows, so `rebuild_index` can recover a lost index, and gc
+// deletes only what a healthy index (health()) proves unreferenced.
 #pragma once
 #include <memory>
 #include <optional>
@@ -50,11 +53,19 @@ struct PutResult {
 };
 
 struct VerifyReport {
-  uint64_t keys = 0, ok = 0, objects = 0, orphans = 0;
+  uint64_t keys = 0, ok = 0, objects = 0, orphans = 0, unattributed = 0;
   std::vector<std::string> problems;  // one line each
 };
 struct GcReport {
   uint64_t removed = 0, bytes = 0, tmp_removed = 0, kept = 0;
+  uint64_t newer = 0;         // unreferenced, but stamped by a write the index never committed: kept
+  uint64_t unattributed = 0;  // rebuild_index could not attribute them: kept
+};
+struct RebuildReport {
+  unsigned key_bits = 32;
+  uint64_t objects = 0, seeds = 0, keys = 0;  // files read, key rows recovered
+  uint64_t superseded = 0;    // claims that lost to a newer claim on the same key
+  std::vector<std::string> unattributed;  // "path: why", kept and recorded so gc never removes them
 };
 
 std::string default_store_dir();  // PXOS_STORE, else XDG_DATA_HOME/pxos/store, else ~/.local/share/pxos/store
@@ -81,11 +92,24 @@ class Store {
   Result<GcReport> gc();
   Result<bool> forget(Key k);  // drops the key row; gc then reclaims its object
   std::string object_path(const Sha256& h) const;
+  std::string seed_path(Key k) const;
+  // Why the index is not healthy (empty: healthy): the recorded key count against the rows, and
+  // when `full` also integrity_check and no object or seed record stamped past generation + 1.
+  Result<std::vector<std::string>> health(bool full);
+
+  // Recovers STORE/index.sqlite from the object and seed-record headers, replacing it atomically.
+  // A healthy index is only replaced when `force`. Nothing is ever deleted.
+  static Result<RebuildReport> rebuild_index(const std::string& dir, std::optional<unsigned> key_bits, bool force);
 
  private:
   Store() = default;
   Result<PutResult> put_impl(ByteView payload, image::Kind kind, Key k0, const Sha256& h, const Bytes* z,
                              const GenSpec* g);
+  // Writes (or re-stamps) the object or seed record so that its header claims `e`; true when a
+  // corrupt copy was replaced. Caller holds the write transaction.
+  // Stamps it with the next generation (bumped in the same transaction).
+  Result<bool> record(const Entry& e, const Bytes* z);
+  Result<int64_t> meta_int(const char* name);
   std::string dir_;
   unsigned bits_ = 32;
   bool writable_ = false;

@@ -106,4 +106,37 @@ expect_fail "missing index: verify" "$PXOS" god verify
 [ "$(find "$PXOS_STORE/objects" -type f | wc -l)" = "$nobj" ] || fail "objects lost"
 mv "$T/index.bak" "$PXOS_STORE/index.sqlite"
 "$PXOS" god verify >/dev/null
+
+# Index truncated to 0 bytes (issue 19.3): create and gc refuse, naming the file, and delete
+# nothing; rebuild-index recovers every key (hash and seed) from the object headers.
+"$PXOS" god create countdown:3 --method seed -o "$T/seed.png" >/dev/null
+snap_objects() { (cd "$PXOS_STORE" && find objects $([ -d "$PXOS_STORE/seeds" ] && echo seeds) -type f -exec sha256sum {} + | sort); }
+snap_objects >"$T/objs.txt"
+: >"$PXOS_STORE/index.sqlite"
+expect_fail "empty index: create" "$PXOS" god create "$T/cd.pxi" -o "$T/o.png"
+grep -q "index.sqlite is empty" "$T/err.txt" && grep -q "rebuild-index" "$T/err.txt" || fail "message"
+expect_fail "empty index: gc" "$PXOS" god gc
+expect_fail "empty index: verify" "$PXOS" god verify
+diff "$T/objs.txt" <(snap_objects) || fail "objects changed beside an empty index"
+"$PXOS" god rebuild-index | tee "$T/rebuild.txt"
+grep -q ": 2 keys from 1 objects and 1 seed records; 0 objects could not be attributed" "$T/rebuild.txt" || fail "rebuild report"
+"$PXOS" god verify | grep -q '^2 keys, 2 verified' || fail "verify after rebuild"
+"$PXOS" god resurrect "$T/key.png" -o "$T/rb.pxi" >/dev/null && cmp "$T/fib.pxi" "$T/rb.pxi" || fail "rebuilt key"
+[ "$("$PXOS" run "$T/seed.png" | tr '\n' ' ')" = "3 2 1 liftoff " ] || fail "rebuilt seed key"
+"$PXOS" god gc | grep -q '^removed 0 unreferenced' || fail "gc after rebuild removed something"
+expect_fail "rebuild over a healthy index" "$PXOS" god rebuild-index
+# A garbage index and an index missing rows: refused the same way.
+head -c 4096 /dev/urandom >"$PXOS_STORE/index.sqlite"
+expect_fail "garbage index: gc" "$PXOS" god gc
+grep -q "index.sqlite" "$T/err.txt" || fail "message"
+diff "$T/objs.txt" <(snap_objects) || fail "objects changed beside a garbage index"
+"$PXOS" god rebuild-index >/dev/null
+sqlite3 "$PXOS_STORE/index.sqlite" "DELETE FROM keys WHERE method = 0" 2>/dev/null ||
+  python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM keys WHERE method = 0'); c.commit()" "$PXOS_STORE/index.sqlite"
+expect_fail "index missing rows: gc" "$PXOS" god gc
+grep -q "holds 1 key rows but recorded 2" "$T/err.txt" || fail "message"
+expect_fail "index missing rows: create" "$PXOS" god create "$T/cd.pxi" -o "$T/o.png"
+diff "$T/objs.txt" <(snap_objects) || fail "objects deleted by gc over an index missing rows"
+"$PXOS" god rebuild-index >/dev/null
+"$PXOS" god verify | grep -q '^2 keys, 2 verified' || fail "verify after the second rebuild"
 echo "god_bad_input: all passed"

@@ -279,6 +279,201 @@ TEST(GodStore, GcRemovesOnlyUnreferencedObjectsAndStaleTemps) {
   EXPECT_EQ(v->orphans, 0u);
 }
 
+size_t count_files(const std::string& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto& e : fs::recursive_directory_iterator(dir, ec)) n += e.is_regular_file();
+  return n;
+}
+
+// Issue 19.3: an index truncated to 0 bytes must not let create or gc delete the objects.
+TEST(GodStore, TruncatedIndexIsRefusedAndGcDeletesNothing) {
+  TempDir t;
+  {
+    auto st = Store::open(t.str(), true, 32);
+    ASSERT_TRUE(st);
+    for (uint32_t i = 0; i < 3; ++i) ASSERT_TRUE(st->put(program(40 + i), image::Kind::Raw));
+  }
+  std::string index = t.str() + "/index.sqlite";
+  fs::resize_file(index, 0);
+  auto w = Store::open(t.str(), true);
+  if (w) {
+    (void)w->put(program(50), image::Kind::Raw);
+    (void)w->gc();
+  }
+  EXPECT_FALSE(w);
+  if (!w) {
+    EXPECT_NE(w.error().detail.find("index.sqlite is empty"), std::string::npos) << w.error().detail;
+  }
+  EXPECT_EQ(count_files(t.str() + "/objects"), 3u);
+  EXPECT_EQ(fs::file_size(index), 0u);
+}
+
+// An index that lost rows (still a valid database) is not healthy: gc refuses, nothing goes.
+TEST(GodStore, IndexMissingRowsIsUnhealthy) {
+  TempDir t;
+  {
+    auto st = Store::open(t.str(), true, 32);
+    ASSERT_TRUE(st);
+    for (uint32_t i = 0; i < 3; ++i) ASSERT_TRUE(st->put(program(60 + i), image::Kind::Raw));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((t.str() + "/index.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM keys WHERE rowid IN (SELECT rowid FROM keys LIMIT 2)", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_FALSE(Store::open(t.str(), true));  // writes refused
+  auto ro = Store::open(t.str(), false);
+  ASSERT_TRUE(ro);
+  auto v = ro->verify();
+  ASSERT_TRUE(v);
+  ASSERT_FALSE(v->problems.empty());
+  EXPECT_NE(v->problems[0].find("holds 1 key rows but recorded 3"), std::string::npos) << v->problems[0];
+  EXPECT_EQ(count_files(t.str() + "/objects"), 3u);
+}
+
+// An index restored from a backup is consistent in itself but older than the store's objects:
+// their headers carry a later generation, so gc refuses instead of deleting them.
+TEST(GodStore, IndexOlderThanTheObjectsIsUnhealthy) {
+  TempDir t;
+  std::string index = t.str() + "/index.sqlite";
+  {
+    auto st = Store::open(t.str(), true, 32);
+    ASSERT_TRUE(st);
+    ASSERT_TRUE(st->put(program(70), image::Kind::Raw));
+  }
+  fs::copy_file(index, t.str("backup.sqlite"));
+  {
+    auto st = Store::open(t.str(), true, 32);
+    ASSERT_TRUE(st);
+    for (uint32_t i = 1; i < 4; ++i) ASSERT_TRUE(st->put(program(70 + i), image::Kind::Raw));
+  }
+  fs::copy_file(t.str("backup.sqlite"), index, fs::copy_options::overwrite_existing);
+  auto st = Store::open(t.str(), true, 32);
+  ASSERT_TRUE(st);
+  auto g = st->gc();
+  ASSERT_FALSE(g);
+  EXPECT_NE(g.error().detail.find("older than the store"), std::string::npos) << g.error().detail;
+  EXPECT_EQ(count_files(t.str() + "/objects"), 4u);
+}
+
+TEST(GodStore, RebuildIndexRecoversKeysAndKeepsWhatItCannotAttribute) {
+  TempDir t;
+  std::vector<std::pair<Key, Bytes>> kept;
+  Key seed_key = 0, raw_twin = 0;
+  Sha256 legacy_hash{};
+  {
+    auto st = Store::open(t.str(), true, 8);  // collisions: probed keys must come back as they were
+    ASSERT_TRUE(st);
+    for (uint32_t i = 0; i < 40; ++i) {
+      auto r = st->put(program(80 + i), image::Kind::Bytecode);
+      ASSERT_TRUE(r);
+      kept.push_back({r->entry.key, program(80 + i)});
+    }
+    auto twin = st->put(program(80), image::Kind::Raw);  // same bytes, second key on one object
+    ASSERT_TRUE(twin);
+    raw_twin = twin->entry.key;
+    auto s = st->put_seed(*parse_spec("fib:9"));
+    ASSERT_TRUE(s);
+    seed_key = s->entry.key;
+    // A forgotten key whose key is then reused: the newer claim must win on rebuild.
+    auto gone = st->put(program(200), image::Kind::Raw);
+    ASSERT_TRUE(gone);
+    ASSERT_TRUE(*st->forget(gone->entry.key));
+    // An object from before headers: a bare zstd frame, no claims.
+    Bytes legacy = program(300);
+    legacy_hash = sha256(legacy);
+    ASSERT_TRUE(write_object(st->object_path(legacy_hash), t.str() + "/tmp", *compress(legacy, 3), legacy_hash));
+  }
+  fs::resize_file(t.str() + "/index.sqlite", 0);
+  auto r = Store::rebuild_index(t.str(), std::nullopt, false);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->key_bits, 8u);
+  ASSERT_EQ(r->unattributed.size(), 1u);
+  EXPECT_NE(r->unattributed[0].find("no header"), std::string::npos) << r->unattributed[0];
+  auto st = Store::open(t.str(), true);
+  ASSERT_TRUE(st) << st.error().to_string();
+  for (auto& [k, p] : kept) {
+    Entry e;
+    auto got = st->get(k, &e);
+    ASSERT_TRUE(got) << got.error().to_string();
+    EXPECT_EQ(*got, p);
+    EXPECT_EQ(e.kind, image::Kind::Bytecode);
+  }
+  Entry e;
+  ASSERT_TRUE(st->get(raw_twin, &e));
+  EXPECT_EQ(e.kind, image::Kind::Raw);
+  ASSERT_TRUE(st->get(seed_key, &e));
+  EXPECT_EQ(e.generator, "fib:9");
+  auto v = st->verify();
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->problems.empty()) << v->problems[0];
+  EXPECT_EQ(v->unattributed, 1u);
+  // gc never removes what rebuild could not attribute.
+  auto g = st->gc();
+  ASSERT_TRUE(g) << g.error().to_string();
+  EXPECT_EQ(g->unattributed, 1u);
+  EXPECT_TRUE(fs::exists(st->object_path(legacy_hash)));
+  // Creating it again gives it a header and a key: it is attributed from then on.
+  auto again = st->put(program(300), image::Kind::Raw);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(st->verify()->unattributed, 0u);
+  // A healthy index is replaced only when asked to.
+  EXPECT_FALSE(Store::rebuild_index(t.str(), std::nullopt, false));
+  EXPECT_TRUE(Store::rebuild_index(t.str(), std::nullopt, true));
+}
+
+TEST(GodObject, HeaderRoundTripAndRefusals) {
+  ObjectHeader h;
+  h.size = 281;
+  h.generation = 7;
+  h.hash = sha256(as_bytes("x"));
+  h.claims = {{0x35621ed7, 0, image::Kind::Bytecode, 123}, {0x11, 2, image::Kind::Raw, 456}};
+  Bytes b = encode_header(h);
+  size_t used = 0;
+  auto back = parse_header(b, "h", &used);
+  ASSERT_TRUE(back && *back) << back.error().to_string();
+  EXPECT_EQ(used, b.size());
+  EXPECT_EQ((*back)->claims.size(), 2u);
+  EXPECT_EQ((*back)->claims[1].kind, image::Kind::Raw);
+  EXPECT_EQ((*back)->generation, 7u);
+  // Not a header at all: a bare zstd frame (an old object) reads as "no header".
+  auto none = parse_header(*compress(as_bytes("abc"), 3), "h", &used);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  for (size_t cut = 4; cut < b.size(); cut += 7) EXPECT_FALSE(parse_header(ByteView(b).first(cut), "h", &used));
+  Bytes bad = b;
+  bad[13] = 9;  // method
+  EXPECT_FALSE(parse_header(bad, "h", &used));
+  bad = b;
+  bad[b.size() - 2] = 1;  // reserved byte of the last claim
+  auto e = parse_header(bad, "h", &used);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().detail.find("offset"), std::string::npos);
+  bad = b;
+  bad[0] = 0x50;  // another skippable frame
+  EXPECT_FALSE(parse_header(bad, "h", &used));
+  // An object with a header still decodes, and its header must agree with its name.
+  Bytes p = program(9);
+  ObjectHeader oh;
+  oh.size = p.size();
+  oh.hash = sha256(p);
+  oh.claims = {{1, 0, image::Kind::Raw, 0}};
+  Bytes obj = encode_header(oh);
+  Bytes z = *compress(p, 3);
+  obj.insert(obj.end(), z.begin(), z.end());
+  std::optional<ObjectHeader> got;
+  auto d = decode_object(obj, oh.hash, "o", kMaxPayload, &got);
+  ASSERT_TRUE(d) << d.error().to_string();
+  EXPECT_EQ(*d, p);
+  ASSERT_TRUE(got);
+  oh.size += 1;
+  Bytes lie = encode_header(oh);
+  lie.insert(lie.end(), z.begin(), z.end());
+  EXPECT_FALSE(decode_object(lie, oh.hash, "o", kMaxPayload));
+}
+
 TEST(GodImage, KeyImageRoundTripAndWrongStore) {
   TempDir t;
   auto st = Store::open(t.str(), true, 32);
