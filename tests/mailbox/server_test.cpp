@@ -12,10 +12,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -648,6 +650,27 @@ std::string slurp(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
 }
+// A hang guard only: a serve() that never stops is told to after a minute (the test then
+// fails on its result instead of hanging ctest).
+struct Watchdog {
+  std::atomic<bool>& stop;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread t;
+  explicit Watchdog(std::atomic<bool>& s) : stop(s), t([this] {
+    std::unique_lock lk(mu);
+    if (!cv.wait_for(lk, std::chrono::seconds(60), [this] { return done; })) stop = true;
+  }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lk(mu);
+      done = true;
+    }
+    cv.notify_all();
+    t.join();
+  }
+};
 void* sigbus_handler() {
   struct sigaction sa{};
   sigaction(SIGBUS, nullptr, &sa);
@@ -673,6 +696,7 @@ TEST(MailboxServe, TruncatedFileStopsServingInsteadOfSigbus) {
   lo.spin_us = 600'000'000;  // spinning: no sleep, so no wake-up check before the fault
   lo.check = [&] { return area->check_size(); };
   std::atomic<bool> stop{false};
+  Watchdog guard(stop);
   Status st = serve(s, lo, stop);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::MailboxError);
