@@ -30,7 +30,7 @@ struct Opts {
   uint32_t spin_us = LoopOptions{}.spin_us, max_sleep_us = LoopOptions{}.max_sleep_us;  // serve.hpp's defaults
   double stats_every = 0;
   int cpu = -1;
-  bool quiet = false;
+  bool quiet = false, force = false;
 };
 
 Result<std::pair<uint32_t, uint32_t>> parse_window(const std::string& s) {
@@ -53,7 +53,9 @@ Result<std::pair<uint32_t, uint32_t>> parse_window(const std::string& s) {
 
 void run(const Opts& o) {
   if (o.file.empty() == o.shm.empty()) throw Failure({Errc::Usage, "mailboxd: give exactly one of --file PATH or --shm NAME"});
-  Area area = must(o.file.empty() ? Area::open_shm(o.shm, o.size) : Area::open_file(o.file, o.size));
+  // Locked for as long as `area` lives: a second mailboxd on the same file exits (InUse).
+  ServeOptions so{o.size, o.force};
+  Area area = must(o.file.empty() ? Area::serve_shm(o.shm, so) : Area::serve_file(o.file, so));
   auto [mb, ms] = must(parse_window(o.mmio));
   ServerConfig cfg;
   cfg.mmio_base = mb;
@@ -87,12 +89,13 @@ void run(const Opts& o) {
   lo.max_sleep_us = std::max<uint32_t>(o.max_sleep_us, 1);
   lo.min_sleep_us = std::min<uint32_t>(50, lo.max_sleep_us);
   lo.stats_every_s = o.stats_every;
+  lo.check = [&area] { return area.check_size(); };
   BackendRun br{area, cfg, lo, g_stop, o.quiet ? nullptr : stderr};
   std::string what = o.file.empty() ? "shm /" + o.shm : o.file;
   auto announce = [&](Server& s) {
     if (!o.quiet)
       std::fprintf(stderr, "mailboxd: serving %s (size %zu, protocol v%u, backend %s, epoch %u)\n", what.c_str(),
-                   area.size(), c::VERSION, o.backend.c_str(), ld_rlx(s.header().epoch));
+                   area.size(), c::VERSION, o.backend.c_str(), s.epoch());
   };
   must(run_backend(o.backend, br, announce));
   if (out_fd != 1) ::close(out_fd);
@@ -115,5 +118,6 @@ static pxos::cli::Register reg(70, [](CLI::App& app) {
   s->add_option("--mmio-window", o->mmio, "device window BASE:SIZE for MMIO_READ/WRITE (default 0xFEB00000:0x1000)");
   s->add_option("--cpu", o->cpu, "pin the serving thread to this CPU");
   s->add_flag("--quiet", o->quiet, "no start-up line and no exit statistics");
+  s->add_flag("--force", o->force, "serve an existing non-empty file that has no mailbox MAGIC (its bytes are overwritten)");
   s->callback([o] { run(*o); });
 });

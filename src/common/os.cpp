@@ -2,6 +2,8 @@
 #include "common/os.hpp"
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,6 +168,118 @@ Result<int> open_input(const std::string& path, const InputOptions& o) {
     return failf(o.kind, "{}: fcntl failed: {}", path, errno_text(e));
   }
   return fd;
+}
+
+Result<int> open_shared(const std::string& path, int mode, Errc kind) {
+  if (inject(Op::Open)) return failf(kind, "{}: cannot open: {}", path, errno_text(EIO));
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode_t(mode));
+  if (fd < 0) {
+    int e = errno;
+    // O_RDWR on a directory fails before fstat could tell: name it like the other kinds.
+    if (e == EISDIR) return failf(kind, "{}: is a directory, not a regular file", path);
+    return failf(kind, "{}: cannot open: {}", path, errno_text(e));
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return failf(kind, "{}: cannot stat: {}", path, errno_text(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return failf(kind, "{}: is {}, not a regular file", path, kind_of(st.st_mode));
+  }
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    int e = errno;
+    ::close(fd);
+    return failf(kind, "{}: fcntl failed: {}", path, errno_text(e));
+  }
+  return fd;
+}
+
+Result<pid_t> lock_or_holder(int fd, const std::string& what, Errc kind) {
+  // The holder may unlock between our failed F_SETLK and F_GETLK: then try again.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    struct flock fl{};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    if (::fcntl(fd, F_SETLK, &fl) == 0) return pid_t(0);
+    if (errno != EAGAIN && errno != EACCES) return failf(kind, "{}: cannot lock: {}", what, errno_text(errno));
+    struct flock q{};
+    q.l_type = F_WRLCK;
+    q.l_whence = SEEK_SET;
+    q.l_start = 0;
+    q.l_len = 1;
+    if (::fcntl(fd, F_GETLK, &q) != 0) return failf(kind, "{}: cannot query its lock: {}", what, errno_text(errno));
+    if (q.l_type != F_UNLCK) return q.l_pid > 0 ? q.l_pid : pid_t(-1);  // -1: an OFD lock (no pid)
+  }
+  return failf(kind, "{}: its lock keeps changing hands", what);
+}
+
+// ---- SIGBUS on shared mappings -----------------------------------------------------------
+namespace {
+// Read by the signal handler: plain thread-locals in the initial-exec model, so reading them
+// there never allocates (async-signal-safe).
+#define PXOS_TLS thread_local __attribute__((tls_model("initial-exec")))
+PXOS_TLS sigjmp_buf* tl_env = nullptr;
+PXOS_TLS uintptr_t tl_lo = 0;
+PXOS_TLS uintptr_t tl_hi = 0;
+#undef PXOS_TLS
+std::mutex g_trap_mu;
+int g_trap_users = 0;
+struct sigaction g_prev_bus{};
+
+extern "C" void on_sigbus(int sig, siginfo_t* si, void*) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(si->si_addr);
+  if (tl_env && si->si_code > 0 && a >= tl_lo && a < tl_hi) siglongjmp(*tl_env, 1);
+  // Not a guarded access: hand it to the previous disposition. Returning re-runs the faulting
+  // access, which faults again there; a SIGBUS sent by kill() would not recur, so re-raise it.
+  ::sigaction(sig, &g_prev_bus, nullptr);
+  if (si->si_code <= 0) ::raise(sig);
+}
+}  // namespace
+
+SigbusTrap::SigbusTrap() {
+  std::lock_guard lk(g_trap_mu);
+  if (g_trap_users++ > 0) return;
+  struct sigaction sa{};
+  sa.sa_sigaction = on_sigbus;
+  // SA_NODEFER: siglongjmp leaves the handler without restoring a signal mask (sigsetjmp with
+  // savemask 0 costs no syscall per guarded call), so SIGBUS must not be blocked inside it.
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGBUS, &sa, &g_prev_bus);
+}
+
+SigbusTrap::~SigbusTrap() {
+  std::lock_guard lk(g_trap_mu);
+  if (--g_trap_users == 0) ::sigaction(SIGBUS, &g_prev_bus, nullptr);
+}
+
+bool guard_mapped_call(const void* base, size_t len, void (*fn)(void*), void* ctx) {
+  sigjmp_buf env;
+  sigjmp_buf* const prev = tl_env;
+  const uintptr_t plo = tl_lo, phi = tl_hi;
+  if (sigsetjmp(env, 0) != 0) {
+    tl_env = prev;
+    tl_lo = plo;
+    tl_hi = phi;
+    return false;
+  }
+  tl_lo = reinterpret_cast<uintptr_t>(base);
+  tl_hi = tl_lo + len;
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // range set before the handler may use it
+  tl_env = &env;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  fn(ctx);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  tl_env = prev;
+  tl_lo = plo;
+  tl_hi = phi;
+  return true;
 }
 
 Result<Bytes> read_input(const std::string& path, uint64_t max_bytes, const InputOptions& o) {

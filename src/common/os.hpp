@@ -2,8 +2,11 @@
 // input opener every input goes through, the atomic publish every output goes through, and a
 // fault-injection hook that makes the N-th call of an operation fail, for crash-safety tests.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "common/bytes.hpp"
 #include "common/error.hpp"
@@ -43,6 +46,36 @@ struct InputOptions {
 Result<int> open_input(const std::string& path, const InputOptions& o = {});
 // Whole regular file, at most max_bytes; a file that shrinks while read is an error.
 Result<Bytes> read_input(const std::string& path, uint64_t max_bytes, const InputOptions& o = {});
+
+// ---- files shared with other processes (a mapped mailbox area) ------------------------
+// Opens PATH read-write, creating it (mode) if missing, without ever blocking: O_NONBLOCK,
+// O_NOFOLLOW, fstat, and anything but a regular file is refused with one line ("is a FIFO,
+// not a regular file", a directory too), then O_NONBLOCK is cleared. Returns the fd.
+Result<int> open_shared(const std::string& path, int mode = 0600, Errc kind = Errc::Io);
+// An exclusive advisory lock on byte 0 of fd, held by this process until it exits or closes
+// ANY fd of that file (a classic POSIX record lock: the kernel reports its holder's pid, which
+// an OFD lock or flock would not). 0 = locked; otherwise the pid of the process that holds it.
+Result<pid_t> lock_or_holder(int fd, const std::string& what, Errc kind = Errc::Io);
+
+// ---- faults on shared mappings --------------------------------------------------------
+// A MAP_SHARED file that another process truncates raises SIGBUS at the next access past its
+// new end. While a SigbusTrap lives, such a fault inside the range of a guard_mapped() call on
+// the same thread makes that call return false instead of killing the process; any other
+// SIGBUS goes to the handler that was there before, which the last SigbusTrap restores.
+// The guarded code must be safe to abandon at any access of the range: hold no lock there.
+class SigbusTrap {
+ public:
+  SigbusTrap();
+  ~SigbusTrap();
+  SigbusTrap(const SigbusTrap&) = delete;
+  SigbusTrap& operator=(const SigbusTrap&) = delete;
+};
+bool guard_mapped_call(const void* base, size_t len, void (*fn)(void*), void* ctx);
+template <class F>
+bool guard_mapped(const void* base, size_t len, F&& f) {
+  using Fn = std::remove_reference_t<F>;
+  return guard_mapped_call(base, len, [](void* c) { (*static_cast<Fn*>(c))(); }, const_cast<void*>(static_cast<const void*>(&f)));
+}
 
 // ---- outputs --------------------------------------------------------------------------
 struct PublishOptions {

@@ -10,9 +10,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <utility>
+#include <vector>
 
 #include "common/fs.hpp"
+#include "common/os.hpp"
 
 namespace pxos::mailbox {
 
@@ -26,60 +30,96 @@ Area::Area(Area&& o) noexcept { *this = std::move(o); }
 Area& Area::operator=(Area&& o) noexcept {
   if (this != &o) {
     if (base_) munmap(base_, size_);
+    if (fd_ >= 0) close(fd_);
     base_ = std::exchange(o.base_, nullptr);
     size_ = std::exchange(o.size_, 0);
+    fd_ = std::exchange(o.fd_, -1);
     name_ = std::move(o.name_);
   }
   return *this;
 }
 Area::~Area() {
   if (base_) munmap(base_, size_);
+  if (fd_ >= 0) close(fd_);
 }
 
-Result<Area> Area::map_fd(int fd, const std::string& what, size_t create_size) {
+namespace {
+// A file mailboxd may initialise: one with MAGIC (a mailbox, perhaps left by an earlier
+// mailboxd) or all zero bytes (fresh from ftruncate, as `pxos boot` and QEMU make it). Anything
+// else is someone's data, which start() would overwrite. Read with read(), not through a
+// mapping, so that a file truncated meanwhile cannot SIGBUS us here.
+Status check_is_mailbox(int fd, const std::string& what) {
+  std::vector<uint8_t> buf(64 * 1024);
+  uint64_t off = 0;
+  uint32_t magic_seen = 0;
+  for (;;) {
+    ssize_t n = os::read_full(fd, buf.data(), buf.size());
+    if (n < 0) return failf(Errc::Io, "{}: read failed: {}", what, errno_text(errno));
+    if (n == 0) return {};
+    if (off == 0 && size_t(n) >= offsetof(Header, magic) + 4) {
+      std::memcpy(&magic_seen, buf.data() + offsetof(Header, magic), 4);
+      if (magic_seen == c::MAGIC) return {};
+    }
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[size_t(i)] == 0) continue;
+      return failf(Errc::MailboxError,
+                   "{}: not a mailbox (no MAGIC 0x{:08X} at offset 0x{:x}: found 0x{:08x}; first non-zero byte 0x{:02x} "
+                   "at offset {}); refusing to overwrite it (--force serves it anyway)",
+                   what, c::MAGIC, offsetof(Header, magic), magic_seen, buf[size_t(i)], off + uint64_t(i));
+    }
+    off += uint64_t(n);
+  }
+}
+}  // namespace
+
+Result<Area> Area::map_fd(int fd, const std::string& what, size_t create_size, const ServeOptions* serve) {
+  auto bail = [&](Error e) -> Result<Area> {
+    close(fd);
+    return std::unexpected(std::move(e));
+  };
+  if (serve) {
+    // Before anything else, so that a second mailboxd neither writes nor even reads the area.
+    auto holder = os::lock_or_holder(fd, what, Errc::Io);
+    if (!holder) return bail(holder.error());
+    if (*holder > 0) return bail(Error{Errc::InUse, fmt::format("{} is already served by pid {}", what, *holder)});
+    if (*holder < 0) return bail(Error{Errc::InUse, fmt::format("{} is locked by another process", what)});
+  }
   struct stat sb{};
-  if (fstat(fd, &sb) != 0) {
-    int e = errno;
-    close(fd);
-    return failf(Errc::Io, "{}: fstat: {}", what, errno_text(e));
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    close(fd);
-    return failf(Errc::MailboxError, "{}: not a regular file", what);
-  }
+  if (fstat(fd, &sb) != 0) return bail(Error{Errc::Io, fmt::format("{}: fstat: {}", what, errno_text(errno))});
+  if (!S_ISREG(sb.st_mode)) return bail(Error{Errc::MailboxError, fmt::format("{}: not a regular file", what)});
   size_t size = size_t(sb.st_size);
   if (size == 0) {
-    if (create_size < c::MIN_SIZE || create_size > c::MAX_SIZE || create_size % 4096) {
-      close(fd);
-      return failf(Errc::Usage, "{}: size {} outside [{}, {}] or not a multiple of 4096", what, create_size,
-                   c::MIN_SIZE, c::MAX_SIZE);
-    }
-    if (ftruncate(fd, off_t(create_size)) != 0) {
-      int e = errno;
-      close(fd);
-      return failf(Errc::Io, "{}: ftruncate: {}", what, errno_text(e));
-    }
+    if (create_size < c::MIN_SIZE || create_size > c::MAX_SIZE || create_size % 4096)
+      return bail(Error{Errc::Usage, fmt::format("{}: size {} outside [{}, {}] or not a multiple of 4096", what,
+                                                 create_size, c::MIN_SIZE, c::MAX_SIZE)});
+    if (ftruncate(fd, off_t(create_size)) != 0)
+      return bail(Error{Errc::Io, fmt::format("{}: ftruncate: {}", what, errno_text(errno))});
     size = create_size;
   } else if (size < c::MIN_SIZE || size > c::MAX_SIZE || size % 4096) {
-    close(fd);
-    return failf(Errc::MailboxError, "{}: size {} outside [{}, {}] or not a multiple of 4096", what, size,
-                 c::MIN_SIZE, c::MAX_SIZE);
+    return bail(Error{Errc::MailboxError, fmt::format("{}: size {} outside [{}, {}] or not a multiple of 4096", what,
+                                                      size, c::MIN_SIZE, c::MAX_SIZE)});
+  } else if (serve && !serve->force) {
+    if (auto ok = check_is_mailbox(fd, what); !ok) return bail(ok.error());
   }
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   int e = errno;
-  close(fd);
-  if (p == MAP_FAILED) return failf(Errc::Io, "{}: mmap: {}", what, errno_text(e));
+  if (p == MAP_FAILED) return bail(Error{Errc::Io, fmt::format("{}: mmap: {}", what, errno_text(e))});
   Area a;
   a.base_ = static_cast<uint8_t*>(p);
   a.size_ = size;
   a.name_ = what;
+  if (serve) {
+    a.fd_ = fd;  // the lock lasts as long as this fd
+  } else {
+    close(fd);
+  }
   return a;
 }
 
 Result<Area> Area::open_file(const std::string& path, size_t create_size) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return failf(Errc::Io, "{}: {}", path, errno_text(errno));
-  return map_fd(fd, path, create_size);
+  return map_fd(fd, path, create_size, nullptr);
 }
 
 Result<Area> Area::open_shm(const std::string& name, size_t create_size) {
@@ -88,7 +128,32 @@ Result<Area> Area::open_shm(const std::string& name, size_t create_size) {
   std::string n = "/" + name;
   int fd = shm_open(n.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return failf(Errc::Io, "shm {}: {}", n, errno_text(errno));
-  return map_fd(fd, "shm " + n, create_size);
+  return map_fd(fd, "shm " + n, create_size, nullptr);
+}
+
+Result<Area> Area::serve_file(const std::string& path, const ServeOptions& o) {
+  auto fd = os::open_shared(path, 0600, Errc::MailboxError);
+  if (!fd) return std::unexpected(fd.error());
+  return map_fd(*fd, path, o.create_size, &o);
+}
+
+Result<Area> Area::serve_shm(const std::string& name, const ServeOptions& o) {
+  if (name.empty() || name.find('/') != std::string::npos || name.size() > 200)
+    return failf(Errc::Usage, "shm name '{}': give a plain name without '/'", name);
+  std::string n = "/" + name;
+  int fd = shm_open(n.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return failf(Errc::Io, "shm {}: {}", n, errno_text(errno));
+  return map_fd(fd, "shm " + n, o.create_size, &o);
+}
+
+Status Area::check_size() const {
+  if (fd_ < 0) return {};
+  struct stat sb{};
+  if (fstat(fd_, &sb) != 0) return failf(Errc::Io, "mailboxd: {}: fstat: {}", name_, errno_text(errno));
+  if (uint64_t(sb.st_size) < size_)
+    return failf(Errc::MailboxError, "mailboxd: {} shrank to {} bytes while served (needs {}); stopping", name_,
+                 uint64_t(sb.st_size), size_);
+  return {};
 }
 
 Result<Area> Area::anonymous(size_t size) {

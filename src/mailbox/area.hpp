@@ -26,6 +26,12 @@ inline void cpu_relax() {
 void futex_wait(uint32_t& w, uint32_t expected, uint32_t timeout_us);
 void futex_wake(uint32_t& w);
 
+// How mailboxd opens the area it serves (Area::serve_file, serve_shm).
+struct ServeOptions {
+  size_t create_size = c::MIN_SIZE;  // size of a new (or empty) file
+  bool force = false;                // serve a non-empty file that has no MAGIC (overwriting it)
+};
+
 class Area {
  public:
   // A file: created at create_size if missing; an existing one keeps its size (checked).
@@ -34,6 +40,15 @@ class Area {
   static Result<Area> open_shm(const std::string& name, size_t create_size = c::MIN_SIZE);
   // Private anonymous memory, zeroed (tests, fuzzing, in-process benchmarks).
   static Result<Area> anonymous(size_t size = c::MIN_SIZE);
+  // The server's open: as open_file/open_shm, and also refuses anything but a regular file, a
+  // non-empty file without MAGIC that is not all zero bytes (unless force: it would be
+  // overwritten), and a file another process serves: it takes an exclusive lock held while
+  // this Area lives (Errc::InUse, "PATH is already served by pid N").
+  static Result<Area> serve_file(const std::string& path, const ServeOptions& o = {});
+  static Result<Area> serve_shm(const std::string& name, const ServeOptions& o = {});
+  // A served area only: the file still covers the whole mapping (it can be truncated under
+  // us, and then an access past its end raises SIGBUS). MailboxError naming the file if not.
+  Status check_size() const;
 
   Area() = default;
   Area(Area&&) noexcept;
@@ -49,9 +64,10 @@ class Area {
   const std::string& name() const { return name_; }
 
  private:
-  static Result<Area> map_fd(int fd, const std::string& what, size_t create_size);
+  static Result<Area> map_fd(int fd, const std::string& what, size_t create_size, const ServeOptions* serve);
   uint8_t* base_ = nullptr;
   size_t size_ = 0;
+  int fd_ = -1;  // kept by a served area: the lock lives with it, check_size() fstats it
   std::string name_;
 };
 

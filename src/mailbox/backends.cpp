@@ -1,6 +1,7 @@
 // backends.cpp: picks and runs a backend; the cpu one is the serve() loop on this thread.
 #include "mailbox/backends.hpp"
 
+#include "common/os.hpp"
 #include "mailbox/tsc.hpp"
 
 namespace pxos::mailbox {
@@ -31,7 +32,14 @@ Status run_backend(std::string_view name, BackendRun& run, const std::function<v
 #endif
   Server server(run.area.base(), run.area.size(), cfg);
   (void)tsc_ticks_per_ns();  // calibrate before serving, not on the first command
-  server.start();
+  {
+    os::SigbusTrap trap;  // start() writes the header: the file may already have been truncated
+    if (!os::guard_mapped(server.base(), server.size(), [&] { server.start(); })) {
+      if (run.loop.check)
+        if (auto s = run.loop.check(); !s) return s;
+      return fail(Errc::MailboxError, "mailboxd: an access to the shared area faulted (SIGBUS) at start");
+    }
+  }
   Status st{};
 #ifdef PXOS_MAILBOX_HAVE_CUDA
   if (name == "cuda") {
@@ -40,7 +48,7 @@ Status run_backend(std::string_view name, BackendRun& run, const std::function<v
 #endif
   {
     announce(server);
-    serve(server, run.loop, run.stop);
+    st = serve(server, run.loop, run.stop);
   }
   if (run.log && st) std::fputs(server.stats_table(tsc_ticks_per_ns()).c_str(), run.log);
   return st;

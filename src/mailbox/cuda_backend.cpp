@@ -38,6 +38,7 @@ Status cuda_serve(BackendRun& run, Server& host, const std::function<void(Server
   const uint64_t spin_ticks = uint64_t(double(run.loop.spin_us) * 1000.0 * tpn);
   uint64_t last = tsc_now();
   uint32_t sleep_us = run.loop.min_sleep_us;
+  Status shrunk{};
   // The host thread: deferred v1 commands and the rings. It backs off like the cpu loop, but
   // with plain sleeps: the GPU, not this thread, is what watches the v1 doorbell.
   while (!host.halted() && !run.stop.load(std::memory_order_relaxed)) {
@@ -60,10 +61,17 @@ Status cuda_serve(BackendRun& run, Server& host, const std::function<void(Server
     timespec ts{0, long(sleep_us) * 1000};
     nanosleep(&ts, nullptr);
     sleep_us = std::min(run.loop.max_sleep_us, sleep_us * 2);
+    if (run.loop.check) {  // a truncated file: stop before the next access would SIGBUS
+      if (auto s = run.loop.check(); !s) {
+        shrunk = s;
+        break;
+      }
+    }
   }
   uint32_t gpu_served = ctl->gpu_served;
   int rc = pxmb_cuda_stop(err, sizeof err);
   if (run.log) std::fprintf(run.log, "mailboxd: the GPU served %u commands itself\n", gpu_served);
+  if (!shrunk) return shrunk;
   if (rc != 0) return fail(Errc::GpuError, err);
   return {};
 }

@@ -76,7 +76,8 @@ void Server::start() {
   st_rlx(h.version, c::VERSION);
   st_rlx(h.size, uint32_t(size_));
   st_rlx(h.data_size, uint32_t(size_ - c::DATA_OFFSET));
-  st_rlx(h.epoch, ld_rlx(h.epoch) + 1);
+  epoch_ = ld_rlx(h.epoch) + 1;
+  st_rlx(h.epoch, epoch_);
   st_rlx(h.ring_flags, 0);
   // Adopt the ring where a previous server left it; a corrupt pair is resynchronised.
   sq_head_ = ld_acq(h.sq_head);

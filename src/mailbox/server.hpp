@@ -67,12 +67,15 @@ class Server {
   Reply execute(uint32_t cmd, uint32_t arg0, uint32_t arg1);
 
   bool halted() const { return halted_; }
+  uint32_t epoch() const { return epoch_; }  // the EPOCH start() wrote (read without touching the area)
   uint64_t served() const { return served_; }
   uint64_t faults() const { return faults_; }
   uint64_t batch_served() const { return batch_served_; }  // ring entries the batch handler served
   const std::array<OpStats, 256>& op_stats() const { return stats_; }
   std::string stats_table(double ticks_per_ns) const;  // the exit / --stats-every table
   Header& header() { return *reinterpret_cast<Header*>(base_); }
+  uint8_t* base() const { return base_; }
+  size_t size() const { return size_; }  // 0: a size the table cannot serve (nothing is touched)
   const DataAllocator& allocator() const { return alloc_; }
 
  private:
@@ -110,6 +113,7 @@ class Server {
   uint32_t sq_head_ = 0, cq_tail_ = 0;  // the server's own ring indices (the shared ones are copies)
   bool cq_fault_ = false;
   bool halted_ = false;
+  uint32_t epoch_ = 0;
   uint64_t served_ = 0, faults_ = 0, batch_served_ = 0;
   bool batch_failed_logged_ = false;
   uint32_t logged_ = 0;  // bit per error code already logged

@@ -1,18 +1,27 @@
 // server_test.cpp: mailboxd's server and client in one process: every opcode, the v1
 // handshake, rings (batching, full rings, user_data), the allocator, and the bad inputs of
 // issue 7 (garbage registers, corrupt ring indices, out-of-range offsets, dead clients,
-// restarted servers), plus the NEED_WAKEUP sleep/wake handshake under a real serving thread.
+// restarted servers), plus the NEED_WAKEUP sleep/wake handshake under a real serving thread,
+// and issue 19.5: a served file truncated, served twice, or not a mailbox at all.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
+#include "common/os.hpp"
 #include "mailbox/allocator.hpp"
 #include "mailbox/area.hpp"
 #include "mailbox/client.hpp"
@@ -616,4 +625,197 @@ TEST(MailboxServer, FaultLogEscapesClientBytes) {
   EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
   EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
   EXPECT_NE(text.find("\\x1b"), std::string::npos) << text;
+}
+
+// ---- issue 19.5: the file mailboxd serves ---------------------------------------------------
+
+namespace {
+struct TempDir {
+  std::string path;
+  TempDir() {
+    const char* t = std::getenv("TMPDIR");
+    std::string tmpl = std::string(t && *t ? t : "/tmp") + "/pxos-mbtest-XXXXXX";
+    path = mkdtemp(tmpl.data()) ? tmpl : "";
+  }
+  ~TempDir() {
+    if (!path.empty()) std::filesystem::remove_all(path);
+  }
+  std::string file(const std::string& name, const std::string& head, size_t size) const {
+    std::string p = path + "/" + name;
+    std::ofstream(p, std::ios::binary) << head << std::string(size - head.size(), '\0');
+    return p;
+  }
+};
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+// A hang guard only: a serve() that never stops is told to after a minute (the test then
+// fails on its result instead of hanging ctest).
+struct Watchdog {
+  std::atomic<bool>& stop;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread t;
+  explicit Watchdog(std::atomic<bool>& s) : stop(s), t([this] {
+    std::unique_lock lk(mu);
+    if (!cv.wait_for(lk, std::chrono::seconds(60), [this] { return done; })) stop = true;
+  }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lk(mu);
+      done = true;
+    }
+    cv.notify_all();
+    t.join();
+  }
+};
+void* sigbus_handler() {
+  struct sigaction sa{};
+  sigaction(SIGBUS, nullptr, &sa);
+  return (sa.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(sa.sa_sigaction) : reinterpret_cast<void*>(sa.sa_handler);
+}
+}  // namespace
+
+TEST(MailboxServe, TruncatedFileStopsServingInsteadOfSigbus) {
+  // Truncated to 0 under a spinning server: its next access to the header faults. Before the
+  // guard this test died of SIGBUS; now serve() returns the error and the handler is restored.
+  TempDir d;
+  std::string p = d.path + "/mb.bin";
+  auto area = Area::serve_file(p);
+  ASSERT_TRUE(area) << area.error().to_string();
+  ServerConfig cfg;
+  cfg.log = nullptr;
+  cfg.uart_out = -1;
+  Server s(area->base(), area->size(), cfg);
+  s.start();
+  void* before = sigbus_handler();
+  ASSERT_EQ(truncate(p.c_str(), 0), 0);
+  LoopOptions lo;
+  lo.spin_us = 600'000'000;  // spinning: no sleep, so no wake-up check before the fault
+  lo.check = [&] { return area->check_size(); };
+  std::atomic<bool> stop{false};
+  Watchdog guard(stop);
+  Status st = serve(s, lo, stop);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::MailboxError);
+  EXPECT_EQ(st.error().detail, "mailboxd: " + p + " shrank to 0 bytes while served (needs 1048576); stopping");
+  EXPECT_EQ(sigbus_handler(), before);
+
+  // Shrunk only past the header: nothing faults while idle; the check after a sleep stops it.
+  ASSERT_EQ(truncate(p.c_str(), 1 << 20), 0);
+  Server s2(area->base(), area->size(), cfg);
+  s2.start();
+  ASSERT_EQ(truncate(p.c_str(), 65536), 0);
+  lo.spin_us = 0;
+  lo.min_sleep_us = lo.max_sleep_us = 100;
+  st = serve(s2, lo, stop);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().detail.find("shrank to 65536 bytes"), std::string::npos) << st.error().detail;
+}
+
+TEST(MailboxServe, FaultOutsideTheGuardedRangeStillKills) {
+  // The trap only catches accesses inside the guarded area: any other SIGBUS keeps its old
+  // disposition (here the default: the child dies of SIGBUS).
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    char tmpl[] = "/tmp/pxos-mbbus-XXXXXX";
+    int fd = mkstemp(tmpl);
+    unlink(tmpl);
+    if (fd < 0 || ftruncate(fd, 4096) != 0) _exit(2);
+    auto* other = static_cast<volatile uint8_t*>(mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0));
+    if (ftruncate(fd, 0) != 0) _exit(2);
+    signal(SIGBUS, SIG_DFL);
+    Area a = *Area::anonymous();
+    os::SigbusTrap trap;
+    os::guard_mapped(a.base(), a.size(), [&] { (void)other[0]; });
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
+  EXPECT_EQ(WTERMSIG(status), SIGBUS);
+}
+
+TEST(MailboxArea, ServeRefusesAFileThatIsNotAMailbox) {
+  TempDir d;
+  std::string junk = d.file("junk.bin", "precious data", 1 << 20);
+  std::string before = slurp(junk);
+  auto a = Area::serve_file(junk);
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, Errc::MailboxError);
+  EXPECT_NE(a.error().detail.find(junk + ": not a mailbox"), std::string::npos) << a.error().detail;
+  EXPECT_NE(a.error().detail.find("first non-zero byte 0x70 at offset 0"), std::string::npos) << a.error().detail;
+  EXPECT_EQ(slurp(junk), before);
+  // Data far from the header counts as well: only an all-zero file is fresh.
+  std::string deep = d.file("deep.bin", std::string(0x80000, '\0') + "x", 1 << 20);
+  auto b = Area::serve_file(deep);
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().detail.find("at offset 524288"), std::string::npos) << b.error().detail;
+  // All zero (what `pxos boot` and QEMU create) or MAGIC (an earlier mailboxd): served.
+  std::string zero = d.file("zero.bin", "", 1 << 20);
+  EXPECT_TRUE(Area::serve_file(zero));
+  {
+    auto z = Area::serve_file(zero);
+    ASSERT_TRUE(z);
+    Server s(z->base(), z->size(), ServerConfig{.log = nullptr});
+    s.start();
+  }
+  std::string prior = slurp(zero);
+  ASSERT_EQ(prior.compare(0x10, 4, "PXMB"), 0);
+  EXPECT_TRUE(Area::serve_file(zero));
+  // --force: served (and then overwritten by start()).
+  auto f = Area::serve_file(junk, ServeOptions{.force = true});
+  EXPECT_TRUE(f) << f.error().to_string();
+}
+
+TEST(MailboxArea, ServeRefusesFifosDirectoriesAndDevices) {
+  TempDir d;
+  std::string fifo = d.path + "/fifo", dir = d.path + "/dir";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  for (auto [p, kind] : {std::pair{fifo, "a FIFO"}, {dir, "a directory"}, {std::string("/dev/null"), "a character device"}}) {
+    auto a = Area::serve_file(p);
+    ASSERT_FALSE(a) << p;
+    EXPECT_EQ(a.error().code, Errc::MailboxError);
+    EXPECT_EQ(a.error().detail, p + ": is " + kind + ", not a regular file");
+  }
+}
+
+TEST(MailboxArea, SecondServerOfAFileIsRefusedWithThePid) {
+  // The lock is a classic POSIX record lock (per process), so the second server is a child.
+  TempDir d;
+  std::string p = d.path + "/mb.bin";
+  auto first = Area::serve_file(p);
+  ASSERT_TRUE(first) << first.error().to_string();
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    auto second = Area::serve_file(p);
+    std::string msg = second ? "served" : second.error().detail;
+    (void)!write(fds[1], msg.data(), msg.size());
+    _exit(second ? 0 : int(second.error().code));
+  }
+  close(fds[1]);
+  std::string msg(512, '\0');
+  ssize_t n = read(fds[0], msg.data(), msg.size());
+  msg.resize(n > 0 ? size_t(n) : 0);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), int(Errc::InUse));
+  EXPECT_EQ(msg, p + " is already served by pid " + std::to_string(getpid()));
+  // Released with the Area: a later server gets it.
+  *first = Area();
+  pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(Area::serve_file(p) ? 0 : 1);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
