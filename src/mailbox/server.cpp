@@ -3,6 +3,8 @@
 // words protocol.def marks as its own, CQ entries, and checked data-area ranges.
 #include "mailbox/server.hpp"
 
+#include "common/printable.hpp"
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -253,13 +255,9 @@ bool Server::note_fault(uint16_t code) {
 }
 
 void Server::print_fault(uint16_t code, const std::string& raw) {
-  // Messages quote client bytes (kernel names): control and non-ASCII bytes become \xNN so
-  // that a client can neither split the log line nor send terminal escapes (issue 19.7b).
-  std::string what;
-  for (unsigned char ch : raw) {
-    if (ch < 0x20 || ch >= 0x7f || ch == '\\') what += fmt::format("\\x{:02x}", ch);
-    else what += char(ch);
-  }
+  // Messages quote client bytes (kernel names): the one escaping helper makes them one line
+  // that cannot drive the terminal (issue 19.7b).
+  std::string what = printable(raw);
   std::fprintf(cfg_.log, "mailboxd: fault %.*s: %s (further faults of this kind are counted, not printed)\n",
                int(err_name(code).size()), err_name(code).data(), what.c_str());
 }
