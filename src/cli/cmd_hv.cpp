@@ -281,7 +281,7 @@ Register reg_hv(40, [](CLI::App& app) {
     }
     warn_log(log);
     if (!res.halted) {
-      Error e = res.trap;
+      Error e = res.trap.error();
       e.detail = fmt::format("{}: entry '{}': {}", r->archive, r->entry, e.detail);
       throw Failure(e);
     }

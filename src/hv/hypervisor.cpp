@@ -343,12 +343,8 @@ Result<RunOutcome> run(const Image& img, const Policy& policy, const RunRequest&
   ro.output = req.output;
   out.result = machine.run(ro);
   out.first_instruction = env.started;
-  if (!out.result.halted) {
-    // The VM names the merged program; name the module's own source file and line instead.
-    std::string prefix = img.program.where(out.result.trap_pc) + ": ";
-    std::string& d = out.result.trap.detail;
-    if (d.starts_with(prefix)) d = img.linked.where(out.result.trap_pc) + ": " + d.substr(prefix.size());
-  }
+  // The VM names the merged program; name the module's own source file and line instead.
+  if (!out.result.halted && out.result.trap.at_instruction) out.result.trap.locate(img.linked.where(out.result.trap.pc));
   if (log) {
     json f;
     f["status"] = out.result.halted ? "halted" : "trap";
@@ -360,6 +356,7 @@ Result<RunOutcome> run(const Image& img, const Policy& policy, const RunRequest&
     if (!out.result.halted) {
       json t;
       t["code"] = errc_name(out.result.trap.code);
+      t["kind"] = vm::trap_name(out.result.trap.kind);
       t["message"] = out.result.trap.detail;
       t["pc"] = out.result.trap_pc;
       if (const Segment* s = img.linked.segment_at(out.result.trap_pc)) {
