@@ -407,6 +407,7 @@ TEST(Hypervisor, JsonLinesLog) {
   EXPECT_EQ(recs[8]["exit_status"], 7);
   EXPECT_EQ(recs[9]["event"], "trap");
   EXPECT_EQ(recs[9]["code"], "StepLimit");
+  EXPECT_EQ(recs[9]["kind"], "step_limit");  // the trap's kind from traps.def, not its text
   EXPECT_EQ(recs[9]["module"], "main");
   EXPECT_NE(recs[0]["run"], recs[10]["run"]);  // runs are told apart
   EXPECT_EQ(recs[0]["run"], recs[9]["run"]);
