@@ -222,13 +222,6 @@ Machine::Exit Machine::loop(int64_t& fuel) {
 #define VM_SWITCH_END
 #else
   bind(0, nullptr, false);
-  // Every row needs its VM_CASE: a missing one is an undefined label here (the computed-goto
-  // build gets the same error from its table).
-  if (false) {
-#define X(name, byte, fmt, flow, pops, pushes, effect, doc) goto L_##name;
-#include "isa/opcodes.def"
-#undef X
-  }
 #define VM_CASE(name) case uint8_t(Op::name): L_##name: STACK_EFFECT(Op::name)
 #define VM_DISPATCH() goto dispatch
 #define VM_SWITCH_BEGIN \
@@ -327,6 +320,15 @@ Machine::Exit Machine::loop(int64_t& fuel) {
 
   CHARGE();
   PREPARE();
+#if !PXOS_COMPUTED_GOTO
+  // Every row needs its VM_CASE: a missing one is an undefined label here (the computed-goto
+  // build gets the same error from its table).
+  if (false) {
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) goto L_##name;
+#include "isa/opcodes.def"
+#undef X
+  }
+#endif
   VM_SWITCH_BEGIN
 
   VM_CASE(PUSH) { *sp++ = ip->a; VM_BREAK; }
