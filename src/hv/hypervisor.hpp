@@ -39,12 +39,12 @@ std::string cap_list(vm::CapSet s);  // "clock, random" or "none"
 //   X(name, "what it checks", step function in hypervisor.cpp)
 // The CLI (hv validate) and the log take names and order from here; adding a step is one row
 // and its function (a row without one fails to compile).
-#define PXOS_HV_CHECKS(X)                                                                                        \
-  X(archive, "PNG, .pxi hash, payload structure, index and entry hashes; a manifest entry", step_archive)          \
-  X(manifest, "manifest.json parses and follows the schema", step_manifest)                                        \
-  X(runtime, "this build meets vm_version, knows the capabilities and allows the limits", step_runtime)            \
-  X(modules, "each module parses and verifies on its own", step_modules)                                           \
-  X(link, "cross-module calls resolve, no import cycles, the linked program verifies", step_link)                  \
+#define PXOS_HV_CHECKS(X)                                                                                         \
+  X(archive, "PNG, .pxi hash, payload structure, index and entry hashes; a manifest entry", step_archive)         \
+  X(manifest, "manifest.json parses and follows the schema", step_manifest)                                       \
+  X(runtime, "this build meets vm_version, knows the capabilities and allows the limits", step_runtime)           \
+  X(modules, "each module parses and verifies on its own", step_modules)                                          \
+  X(link, "cross-module calls resolve, no import cycles, the linked program verifies", step_link)                 \
   X(entrypoints, "each entrypoint names a module of the archive and a label on an instruction", step_entrypoints) \
   X(capabilities, "every entry's needs are declared, and granted by the policy", step_capabilities)
 

@@ -293,11 +293,11 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   } while (0)
 // The row's stack effect, before the handler: `pops` values present, room for the net growth.
 // Constants per label, so each check compiles to what a handler would have written by hand.
-#define STACK_EFFECT(op)                                                     \
-  if constexpr (isa::pops_of(op) > 0) {                                      \
-    if (UNLIKELY(sp - sbase < isa::pops_of(op))) TRAP(stack_underflow);      \
-  }                                                                          \
-  if constexpr (isa::pushes_of(op) - isa::pops_of(op) > 0) {                 \
+#define STACK_EFFECT(op)                                                                   \
+  if constexpr (isa::pops_of(op) > 0) {                                                    \
+    if (UNLIKELY(sp - sbase < isa::pops_of(op))) TRAP(stack_underflow);                    \
+  }                                                                                        \
+  if constexpr (isa::pushes_of(op) - isa::pops_of(op) > 0) {                               \
     if (UNLIKELY(send - sp < isa::pushes_of(op) - isa::pops_of(op))) TRAP(stack_overflow); \
   }
 #define BINOP(expr)      \
