@@ -183,7 +183,7 @@ TEST(VmTraps, LimitsAndEntryHaveKinds) {
 // traps.def is the one table: every row has a name, an error kind with an exit status, and a
 // message that formats with any context (its field names are checked when traps.cpp compiles).
 TEST(VmTraps, EveryKindFormats) {
-  for (int k = 1; vm::trap_name(vm::TrapKind(k)) != "none"; ++k) {
+  for (int k = 1; vm::trap_name(vm::TrapKind(k)) != "none"; ++k) {  // past the last row: "none"
     auto kind = vm::TrapKind(k);
     EXPECT_FALSE(vm::trap_format(kind).empty()) << vm::trap_name(kind);
     EXPECT_NE(errc_exit_status(vm::trap_errc(kind)), 0) << vm::trap_name(kind);
