@@ -136,6 +136,11 @@ Register reg_hv(40, [](CLI::App& app) {
   auto v = std::make_shared<ValArgs>();
   auto* vs = h->add_subcommand("validate", "Check integrity, manifest, VM version, modules, link, entrypoints and capabilities");
   vs->add_option("archive", v->archive, ".pxa file")->required();
+  {
+    std::string steps = "Checks, in order (the first failing one ends validation):\n";
+    for (const auto& step : hv::check_steps()) steps += fmt::format("  {:<14}{}\n", step.name, step.description);
+    vs->footer(steps);
+  }
   v->pol.add(vs);
   vs->add_option("--log", v->log, "append JSON-lines records to FILE");
   vs->callback([v] {
@@ -146,26 +151,18 @@ Register reg_hv(40, [](CLI::App& app) {
     f["command"] = "validate";
     f["archive"] = v->archive;
     log.record("run_start", f);
-    std::vector<std::string_view> done;
+    size_t reported = 0;  // steps done, in table order
     hv::ValidateOptions vo;
     vo.policy = pol;
     vo.sink = [&](const hv::Check& c) {
       std::printf("%-4s  %-12s  %s\n", c.ok ? "ok" : "FAIL", std::string(c.name).c_str(), c.detail.c_str());
-      done.push_back(c.name);
+      reported = size_t(c.id) + 1;
       hv::log_check(&log, c);
     };
     auto img = hv::open_image_file(v->archive, vo);
     if (!img) {
-      const char* all[] = {
-#define X(n) #n,
-          PXOS_HV_CHECKS(X)
-#undef X
-      };
-      bool after = false;
-      for (const char* n : all) {
-        if (after) std::printf("%-4s  %-12s  %s\n", "--", n, "not checked");
-        if (!done.empty() && done.back() == n) after = true;
-      }
+      for (const auto& step : hv::check_steps().subspan(reported))
+        std::printf("%-4s  %-12s  %s\n", "--", std::string(step.name).c_str(), "not checked");
       std::fflush(stdout);
       log_failure(log, img.error(), "invalid");
       warn_log(log);
@@ -281,7 +278,7 @@ Register reg_hv(40, [](CLI::App& app) {
     }
     warn_log(log);
     if (!res.halted) {
-      Error e = res.trap;
+      Error e = res.trap.error();
       e.detail = fmt::format("{}: entry '{}': {}", r->archive, r->entry, e.detail);
       throw Failure(e);
     }

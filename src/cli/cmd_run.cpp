@@ -55,7 +55,7 @@ Register reg(20, [](CLI::App& app) {
       std::fprintf(stderr, "stats: %llu instructions in %.6f s (%.1f M instructions/s), %llu output bytes\n",
                    (unsigned long long)r.steps, r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds / 1e6 : 0.0,
                    (unsigned long long)r.output_bytes);
-    if (!r.halted) throw Failure(r.trap);
+    if (!r.halted) throw Failure(r.trap.error());
   });
 });
 

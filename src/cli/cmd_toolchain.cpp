@@ -44,6 +44,9 @@ std::string isa_markdown() {
       "CALL pushes a frame (return address, locals base) on the return stack, separate from the\n"
       "operand stack; arguments and results travel on the operand stack. LOCALS n gives the current\n"
       "frame n zeroed slots for LGET/LSET/LTEE; RET drops them.\n\n"
+      "The stack effect is checked before an instruction runs: fewer values than its left side\n"
+      "traps (stack underflow), no room for its net growth traps (stack overflow). HOST_CALL's\n"
+      "effect is the host call's (table below).\n\n"
       "## Instructions\n\n"
       "| byte | mnemonic | operand | stack effect | description |\n"
       "| --- | --- | --- | --- | --- |\n";

@@ -1,5 +1,5 @@
-// hypervisor.cpp: validation in classes (each reported to a sink), entry analysis, the
-// capability policy, and isolated runs (a new HostEnv and Machine per run).
+// hypervisor.cpp: validation in steps (the PXOS_HV_CHECKS table, each reported to a sink), entry
+// analysis, the capability policy, and isolated runs (a new HostEnv and Machine per run).
 #include "hv/hypervisor.hpp"
 
 #include <fmt/format.h>
@@ -118,179 +118,179 @@ void log_check(RunLog* log, const Check& c) {
   log->record("check", f);
 }
 
+namespace {
+
+// What the steps share: the image being built, and what one step leaves for the next.
+struct Validation {
+  std::string_view name;  // the archive's file name, for messages
+  const ValidateOptions& opt;
+  Image img;
+  std::string mf;  // "<name>: manifest.json"
+  std::vector<isa::Module> mods;
+  std::vector<std::string> mod_names;
+};
+using StepResult = Result<std::string>;  // the ok line's detail, or the error that ends validation
+
+// archive: decoded (PNG, .pxi hash, payload, index and entry hashes) before the steps; here: a manifest.
+StepResult step_archive(Validation& v) {
+  if (!v.img.archive.manifest())
+    return failf(Errc::ManifestInvalid, "{}: no manifest.json entry (pxos archive create takes it from DIR/manifest.json)", v.name);
+  v.mf = fmt::format("{}: {}", v.name, kManifestName);
+  return fmt::format("{} entries, {} payload bytes, sha256 {}", v.img.archive.entries.size(), v.img.archive.payload_bytes,
+                     hex(v.img.archive.hash));
+}
+
+StepResult step_manifest(Validation& v) {
+  const Entry* e = v.img.archive.manifest();
+  auto m = parse_manifest(std::string_view(reinterpret_cast<const char*>(e->data.data()), e->data.size()), v.mf);
+  if (!m) return std::unexpected(m.error());
+  v.img.manifest = std::move(*m);
+  const Manifest& M = v.img.manifest;
+  return fmt::format("{} {}, {} entrypoint{}", M.name, M.version, M.entrypoints.size(), M.entrypoints.size() == 1 ? "" : "s");
+}
+
+StepResult step_runtime(Validation& v) {
+  Manifest& M = v.img.manifest;  // check_runtime resolves the capability names into M.caps
+  if (auto st = check_runtime(M, v.mf); !st) return std::unexpected(st.error());
+  return fmt::format("vm_version '{}' met by VM {}; capabilities {}; limits {} steps, {} output bytes, {} memory words, {} ms",
+                     M.vm_version.text.empty() ? "*" : M.vm_version.text, isa::kVmVersion, cap_list(M.caps),
+                     M.limits.max_steps, M.limits.max_output_bytes, M.limits.memory_words, M.limits.timeout_ms);
+}
+
+StepResult step_modules(Validation& v) {
+  auto entries = v.img.archive.modules();
+  if (entries.empty()) return failf(Errc::ArchiveInvalid, "{}: the archive holds no modules", v.name);
+  std::string detail;
+  for (const Entry* e : entries) {
+    auto m = isa::parse_module(e->data, fmt::format("{}: module '{}'", v.name, e->name));
+    if (!m) return std::unexpected(m.error());
+    if (auto st = verify_module(*m, e->name, v.img.manifest.limits.memory_words); !st) return std::unexpected(st.error());
+    detail += fmt::format("{}{} ({} bytes)", detail.empty() ? "" : ", ", e->name, m->code.size());
+    v.mods.push_back(std::move(*m));
+    v.mod_names.push_back(e->name);
+  }
+  return fmt::format("{} verif{}: {}", v.mods.size(), v.mods.size() == 1 ? "ies" : "y", detail);
+}
+
+StepResult step_link(Validation& v) {
+  std::vector<LinkInput> in;
+  for (size_t i = 0; i < v.mods.size(); ++i) in.push_back({v.mod_names[i], &v.mods[i]});
+  auto L = link(in, v.name);
+  if (!L) return std::unexpected(L.error());
+  v.img.linked = std::move(*L);
+  vm::VerifyOptions vo;
+  vo.memory_words = v.img.manifest.limits.memory_words;
+  auto prog = vm::Program::load(v.img.linked.module, vo);
+  if (!prog) return std::unexpected(prog.error());
+  v.img.program = std::move(*prog);
+  std::string graph;
+  for (const auto& s : v.img.linked.segments)
+    if (!s.imports.empty()) graph += fmt::format("{}{} -> {}", graph.empty() ? "" : "; ", s.module, join(s.imports));
+  return fmt::format("{} bytes of code; imports: {}; no cycles", v.img.linked.module.code.size(), graph.empty() ? "none" : graph);
+}
+
+StepResult step_entrypoints(Validation& v) {
+  Image& img = v.img;
+  std::string detail;
+  for (const auto& ep : img.manifest.entrypoints) {
+    auto off = img.linked.resolve(ep.module, ep.label);
+    if (!off) {
+      std::string hint;
+      if (img.linked.segment(ep.module)) {
+        std::vector<std::string> labels;
+        std::string prefix = ep.module + ":";  // symbol names are module:label
+        for (const auto& sym : img.linked.module.symbols)
+          if (sym.name.starts_with(prefix)) labels.push_back(sym.name.substr(prefix.size()));
+        if (auto g = closest(ep.label, labels); !g.empty()) hint = fmt::format(" (did you mean '{}'?)", g);
+      }
+      return failf(Errc::NotFound, "{}: $.entrypoints.{}: \"{}\": {}{}", v.mf, ep.name, ep.module + ":" + ep.label,
+                   off.error().detail, hint);
+    }
+    if (img.program.cell_at(*off) < 0)  // a label past the last instruction or inside one
+      return failf(Errc::ManifestInvalid, "{}: $.entrypoints.{}: \"{}\": offset {:#06x} does not start an instruction", v.mf,
+                   ep.name, ep.module + ":" + ep.label, *off);
+    img.entries.push_back(analyze(img.linked, ep, *off));
+    detail += fmt::format("{}{} -> {}:{} @{:#06x}", detail.empty() ? "" : ", ", ep.name, ep.module, ep.label, *off);
+  }
+  return detail;
+}
+
+StepResult step_capabilities(Validation& v) {
+  const Image& img = v.img;
+  const Manifest& M = img.manifest;
+  for (const auto& e : img.entries)
+    for (auto c : vm::all_caps())
+      if ((e.needs & vm::cap_bit(c)) && !(M.caps & vm::cap_bit(c)))
+        return failf(Errc::ManifestInvalid,
+                     "{}: entry '{}' can call {} which needs capability '{}', but $.runtime.capabilities does not declare it",
+                     v.mf, e.name, e.first_use[uint8_t(c)], vm::cap_name(c));
+  vm::CapSet allowed = v.opt.policy.allows();
+  vm::CapSet required = M.caps;
+  const EntryInfo* for_entry = nullptr;
+  if (v.opt.entry) {
+    for_entry = img.entry(*v.opt.entry);
+    required = for_entry ? for_entry->needs : 0;  // an unknown entry is reported by run()
+  }
+  if (!v.opt.check_policy) required = 0;
+  for (auto c : vm::all_caps())
+    if ((required & vm::cap_bit(c)) && !(allowed & vm::cap_bit(c))) {
+      std::string what = for_entry ? fmt::format("entry '{}' needs capability '{}' ({})", for_entry->name, vm::cap_name(c),
+                                                 for_entry->first_use[uint8_t(c)])
+                                   : fmt::format("the manifest requires capability '{}'", vm::cap_name(c));
+      return failf(Errc::CapabilityDenied, "{}: {}, which is not granted: {}", v.name, what,
+                   refusal_hint(v.opt.policy, M.caps, c));
+    }
+  return fmt::format("declared: {}; granted by policy: {}", cap_list(M.caps), cap_list(M.caps & allowed));
+}
+
+constexpr CheckStep kSteps[] = {
+#define X(name, description, fn) {CheckId::name, #name, description},
+    PXOS_HV_CHECKS(X)
+#undef X
+};
+constexpr StepResult (*kStepFns[])(Validation&) = {
+#define X(name, description, fn) &fn,
+    PXOS_HV_CHECKS(X)
+#undef X
+};
+
+void report(const ValidateOptions& opt, CheckId id, bool ok, std::string detail) {
+  if (opt.sink) opt.sink(Check{id, check_step(id).name, ok, std::move(detail)});
+}
+
+}  // namespace
+
+std::span<const CheckStep> check_steps() { return kSteps; }
+const CheckStep& check_step(CheckId id) { return kSteps[size_t(id)]; }
+
 Result<Image> open_image(ByteView file, std::string_view name, const ValidateOptions& opt) {
   auto a = decode_pxa(file, name);
   if (!a) {
-    if (opt.sink) opt.sink(Check{"archive", false, a.error().to_string()});
+    report(opt, CheckId::archive, false, a.error().to_string());
     return std::unexpected(a.error());
   }
   return open_archive(std::move(*a), name, opt);
 }
 
 Result<Image> open_archive(Archive archive, std::string_view name, const ValidateOptions& opt) {
-  auto report = [&](std::string_view check, bool ok, std::string detail) {
-    if (opt.sink) opt.sink(Check{check, ok, std::move(detail)});
-  };
-  // Each step: on failure, report the check and return its error unchanged.
-#define CHECK_OR_FAIL(check, expr)                                    \
-  do {                                                                \
-    if (auto st_ = (expr); !st_) {                                    \
-      report(check, false, st_.error().to_string());                  \
-      return std::unexpected(st_.error());                            \
-    }                                                                 \
-  } while (0)
-
-  Image img;
-  img.name = std::string(name);
-
-  // 1. archive: PNG, .pxi hash, payload structure, index hash, every entry's hash.
-  {
-    img.archive = std::move(archive);
-    if (!img.archive.manifest()) {
-      Error e{Errc::ManifestInvalid, fmt::format("{}: no manifest.json entry (pxos archive create takes it from DIR/manifest.json)", name)};
-      report("archive", false, e.detail);
-      return std::unexpected(e);
+  Validation v{name, opt, {}, {}, {}, {}};
+  v.img.name = std::string(name);
+  v.img.archive = std::move(archive);
+  for (const CheckStep& step : kSteps) {
+    StepResult r = kStepFns[size_t(step.id)](v);
+    if (!r) {
+      report(opt, step.id, false, r.error().to_string());
+      return std::unexpected(r.error());
     }
-    report("archive", true,
-           fmt::format("{} entries, {} payload bytes, sha256 {}", img.archive.entries.size(), img.archive.payload_bytes,
-                       hex(img.archive.hash)));
+    report(opt, step.id, true, std::move(*r));
   }
-  const std::string mf = fmt::format("{}: {}", name, kManifestName);
-
-  // 2. manifest: JSON, schema.
-  {
-    const Entry* e = img.archive.manifest();
-    auto m = parse_manifest(std::string_view(reinterpret_cast<const char*>(e->data.data()), e->data.size()), mf);
-    CHECK_OR_FAIL("manifest", m);
-    img.manifest = std::move(*m);
-    report("manifest", true,
-           fmt::format("{} {}, {} entrypoint{}", img.manifest.name, img.manifest.version, img.manifest.entrypoints.size(),
-                       img.manifest.entrypoints.size() == 1 ? "" : "s"));
-  }
-  Manifest& M = img.manifest;
-
-  // 3. runtime: can this build meet the requirements?
-  {
-    CHECK_OR_FAIL("runtime", check_runtime(M, mf));
-    report("runtime", true,
-           fmt::format("vm_version '{}' met by VM {}; capabilities {}; limits {} steps, {} output bytes, {} memory words, {} ms",
-                       M.vm_version.text.empty() ? "*" : M.vm_version.text, isa::kVmVersion, cap_list(M.caps),
-                       M.limits.max_steps, M.limits.max_output_bytes, M.limits.memory_words, M.limits.timeout_ms));
-  }
-
-  // 4. modules: each parses and verifies on its own.
-  std::vector<isa::Module> mods;
-  std::vector<std::string> names;
-  {
-    auto entries = img.archive.modules();
-    if (entries.empty()) {
-      Error e{Errc::ArchiveInvalid, fmt::format("{}: the archive holds no modules", name)};
-      report("modules", false, e.detail);
-      return std::unexpected(e);
-    }
-    std::string detail;
-    for (const Entry* e : entries) {
-      auto m = isa::parse_module(e->data, fmt::format("{}: module '{}'", name, e->name));
-      CHECK_OR_FAIL("modules", m);
-      CHECK_OR_FAIL("modules", verify_module(*m, e->name, M.limits.memory_words));
-      detail += fmt::format("{}{} ({} bytes)", detail.empty() ? "" : ", ", e->name, m->code.size());
-      mods.push_back(std::move(*m));
-      names.push_back(e->name);
-    }
-    report("modules", true, fmt::format("{} verif{}: {}", mods.size(), mods.size() == 1 ? "ies" : "y", detail));
-  }
-
-  // 5. link: resolve cross-module calls, no import cycles, one program.
-  {
-    std::vector<LinkInput> in;
-    for (size_t i = 0; i < mods.size(); ++i) in.push_back({names[i], &mods[i]});
-    auto L = link(in, name);
-    CHECK_OR_FAIL("link", L);
-    img.linked = std::move(*L);
-    vm::VerifyOptions vo;
-    vo.memory_words = M.limits.memory_words;
-    auto prog = vm::Program::load(img.linked.module, vo);
-    CHECK_OR_FAIL("link", prog);
-    img.program = std::move(*prog);
-    std::string graph;
-    for (const auto& s : img.linked.segments)
-      if (!s.imports.empty()) graph += fmt::format("{}{} -> {}", graph.empty() ? "" : "; ", s.module, join(s.imports));
-    report("link", true, fmt::format("{} bytes of code; imports: {}; no cycles", img.linked.module.code.size(),
-                                     graph.empty() ? "none" : graph));
-  }
-
-  // 6. entrypoints: each names a module of the archive and a label in it.
-  {
-    std::string detail;
-    for (const auto& ep : M.entrypoints) {
-      auto off = img.linked.resolve(ep.module, ep.label);
-      if (!off) {
-        std::string hint;
-        if (const Segment* s = img.linked.segment(ep.module)) {
-          std::vector<std::string> labels;
-          std::string prefix = ep.module + ":";
-          for (const auto& sym : img.linked.module.symbols)
-            if (sym.name.starts_with(prefix)) labels.push_back(sym.name.substr(prefix.size()));
-          if (auto g = closest(ep.label, labels); !g.empty()) hint = fmt::format(" (did you mean '{}'?)", g);
-          (void)s;
-        }
-        Error e{Errc::NotFound, fmt::format("{}: $.entrypoints.{}: \"{}\": {}{}", mf, ep.name, ep.module + ":" + ep.label,
-                                            off.error().detail, hint)};
-        report("entrypoints", false, e.detail);
-        return std::unexpected(e);
-      }
-      if (img.program.cell_at(*off) < 0) {  // a label past the last instruction or inside one
-        Error e{Errc::ManifestInvalid, fmt::format("{}: $.entrypoints.{}: \"{}\": offset {:#06x} does not start an instruction",
-                                                   mf, ep.name, ep.module + ":" + ep.label, *off)};
-        report("entrypoints", false, e.detail);
-        return std::unexpected(e);
-      }
-      img.entries.push_back(analyze(img.linked, ep, *off));
-      detail += fmt::format("{}{} -> {}:{} @{:#06x}", detail.empty() ? "" : ", ", ep.name, ep.module, ep.label, *off);
-    }
-    report("entrypoints", true, detail);
-  }
-
-  // 7. capabilities: every entry's needs are declared; the declared ones are granted by policy.
-  {
-    for (const auto& e : img.entries)
-      for (auto c : vm::all_caps())
-        if ((e.needs & vm::cap_bit(c)) && !(M.caps & vm::cap_bit(c))) {
-          Error err{Errc::ManifestInvalid,
-                    fmt::format("{}: entry '{}' can call {} which needs capability '{}', but $.runtime.capabilities does not declare it",
-                                mf, e.name, e.first_use[uint8_t(c)], vm::cap_name(c))};
-          report("capabilities", false, err.detail);
-          return std::unexpected(err);
-        }
-    vm::CapSet allowed = opt.policy.allows();
-    vm::CapSet required = M.caps;
-    const EntryInfo* for_entry = nullptr;
-    if (opt.entry) {
-      for_entry = img.entry(*opt.entry);
-      required = for_entry ? for_entry->needs : 0;  // an unknown entry is reported by run()
-    }
-    if (!opt.check_policy) required = 0;
-    for (auto c : vm::all_caps())
-      if ((required & vm::cap_bit(c)) && !(allowed & vm::cap_bit(c))) {
-        std::string what = for_entry ? fmt::format("entry '{}' needs capability '{}' ({})", for_entry->name, vm::cap_name(c),
-                                                   for_entry->first_use[uint8_t(c)])
-                                     : fmt::format("the manifest requires capability '{}'", vm::cap_name(c));
-        Error err{Errc::CapabilityDenied,
-                  fmt::format("{}: {}, which is not granted: {}", name, what, refusal_hint(opt.policy, M.caps, c))};
-        report("capabilities", false, err.detail);
-        return std::unexpected(err);
-      }
-    report("capabilities", true,
-           fmt::format("declared: {}; granted by policy: {}", cap_list(M.caps), cap_list(M.caps & allowed)));
-  }
-#undef CHECK_OR_FAIL
-  return img;
+  return std::move(v.img);
 }
 
 Result<Image> open_image_file(const std::string& path, const ValidateOptions& opt) {
   auto file = read_file(path, image::kMaxPayload * 2);
   if (!file) {
-    if (opt.sink) opt.sink(Check{"archive", false, file.error().to_string()});
+    report(opt, CheckId::archive, false, file.error().to_string());
     return std::unexpected(file.error());
   }
   return open_image(*file, path, opt);
@@ -343,12 +343,8 @@ Result<RunOutcome> run(const Image& img, const Policy& policy, const RunRequest&
   ro.output = req.output;
   out.result = machine.run(ro);
   out.first_instruction = env.started;
-  if (!out.result.halted) {
-    // The VM names the merged program; name the module's own source file and line instead.
-    std::string prefix = img.program.where(out.result.trap_pc) + ": ";
-    std::string& d = out.result.trap.detail;
-    if (d.starts_with(prefix)) d = img.linked.where(out.result.trap_pc) + ": " + d.substr(prefix.size());
-  }
+  // The VM names the merged program; name the module's own source file and line instead.
+  if (!out.result.halted && out.result.trap.at_instruction) out.result.trap.locate(img.linked.where(out.result.trap.pc));
   if (log) {
     json f;
     f["status"] = out.result.halted ? "halted" : "trap";
@@ -360,6 +356,7 @@ Result<RunOutcome> run(const Image& img, const Policy& policy, const RunRequest&
     if (!out.result.halted) {
       json t;
       t["code"] = errc_name(out.result.trap.code);
+      t["kind"] = vm::trap_name(out.result.trap.kind);
       t["message"] = out.result.trap.detail;
       t["pc"] = out.result.trap_pc;
       if (const Segment* s = img.linked.segment_at(out.result.trap_pc)) {

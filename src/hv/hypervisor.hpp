@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,17 +35,34 @@ struct Policy {
 };
 std::string cap_list(vm::CapSet s);  // "clock, random" or "none"
 
-// The validation classes, in the order they run; validation stops at the first failing one.
-#define PXOS_HV_CHECKS(X) \
-  X(archive)              \
-  X(manifest)             \
-  X(runtime)              \
-  X(modules)              \
-  X(link)                 \
-  X(entrypoints)          \
-  X(capabilities)
+// The validation steps, in the order they run; validation stops at the first failing one.
+//   X(name, "what it checks", step function in hypervisor.cpp)
+// The CLI (hv validate) and the log take names and order from here; adding a step is one row
+// and its function (a row without one fails to compile).
+#define PXOS_HV_CHECKS(X)                                                                                         \
+  X(archive, "PNG, .pxi hash, payload structure, index and entry hashes; a manifest entry", step_archive)         \
+  X(manifest, "manifest.json parses and follows the schema", step_manifest)                                       \
+  X(runtime, "this build meets vm_version, knows the capabilities and allows the limits", step_runtime)           \
+  X(modules, "each module parses and verifies on its own", step_modules)                                          \
+  X(link, "cross-module calls resolve, no import cycles, the linked program verifies", step_link)                 \
+  X(entrypoints, "each entrypoint names a module of the archive and a label on an instruction", step_entrypoints) \
+  X(capabilities, "every entry's needs are declared, and granted by the policy", step_capabilities)
+
+enum class CheckId : uint8_t {
+#define X(name, description, fn) name,
+  PXOS_HV_CHECKS(X)
+#undef X
+};
+struct CheckStep {
+  CheckId id;
+  std::string_view name, description;
+};
+std::span<const CheckStep> check_steps();  // the table, in order
+const CheckStep& check_step(CheckId id);
+
 struct Check {
-  std::string_view name;
+  CheckId id = CheckId::archive;
+  std::string_view name;  // check_step(id).name, for messages and the log
   bool ok = false;
   std::string detail;
 };

@@ -17,6 +17,8 @@ enum class Op : uint8_t {
 };
 
 enum class Fmt : uint8_t { NONE, I32, U8, U16, ADDR, STR };
+// opcodes.def's marker for a stack effect known only per operand (HOST_CALL).
+inline constexpr int8_t VAR = -1;
 // How an instruction passes control on (the flow column of opcodes.def).
 enum class Flow : uint8_t { NEXT, JUMP, BRANCH, CALL, RET, HALT };
 
@@ -38,7 +40,7 @@ struct OpInfo {
   uint8_t byte = 0;
   Fmt fmt = Fmt::NONE;
   Flow flow = Flow::NEXT;
-  int8_t pops = 0, pushes = 0;
+  int8_t pops = 0, pushes = 0;  // VAR: per operand
   std::string_view effect, doc;
   bool valid() const { return !name.empty(); }
 };
@@ -56,6 +58,27 @@ constexpr Flow flow_of(Op op) {
   }
   return Flow::NEXT;
 }
+// The stack effect of the table, at compile time: the interpreter checks it before each handler.
+constexpr int pops_of(Op op) {
+  switch (op) {
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) \
+  case Op::name: return pops;
+#include "isa/opcodes.def"
+#undef X
+  }
+  return 0;
+}
+constexpr int pushes_of(Op op) {
+  switch (op) {
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) \
+  case Op::name: return pushes;
+#include "isa/opcodes.def"
+#undef X
+  }
+  return 0;
+}
+constexpr bool fixed_effect(Op op) { return pops_of(op) != VAR && pushes_of(op) != VAR; }
+
 // Control-flow classes used by the verifier, the predecoder and the hypervisor, from the table.
 constexpr bool is_jump(Op op) { return flow_of(op) == Flow::JUMP || flow_of(op) == Flow::BRANCH; }
 constexpr bool ends_run(Op op) { return flow_of(op) != Flow::NEXT; }  // fuel is charged per run

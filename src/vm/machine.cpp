@@ -1,6 +1,8 @@
 // machine.cpp: the PixelVM interpreter. Dispatch goes through VM_CASE/VM_BREAK so the same
 // body compiles to computed goto (direct threading over predecoded cells) or a portable switch
-// (PXOS_COMPUTED_GOTO, a build flag). Every trap knows its cell, hence its pc and source line.
+// (PXOS_COMPUTED_GOTO, a build flag). The stack effect of each opcodes.def row is checked by the
+// dispatch before its handler runs. Every trap has a kind (traps.def) and knows its cell, hence
+// its pc and source line.
 #include "vm/machine.hpp"
 
 #include <fmt/format.h>
@@ -65,10 +67,18 @@ inline int32_t apply(int32_t a, int32_t b) {
 constexpr bool divides(Op op) { return op == Op::DIV || op == Op::MOD; }
 }  // namespace
 
-void Machine::set_trap(Errc code, const Cell* ip, std::string msg) {
-  trap_pc_ = ip->pc();
-  trap_ = Error{code, fmt::format("{}: {}", prog_.where(trap_pc_), msg)};
+void Machine::set_trap(TrapKind k, Errc code, const Cell* ip, const TrapContext& c) {
+  trap_ = Trap{};
+  trap_.kind = k;
+  trap_.code = code;
+  trap_.message = trap_message(k, c);
+  trap_.at_instruction = true;
+  trap_.pc = ip->pc();
+  trap_.line = prog_.module().line_at(trap_.pc);
+  trap_.locate(prog_.where(trap_.pc));
 }
+
+void Machine::set_trap(TrapKind k, const Cell* ip, const TrapContext& c) { set_trap(k, trap_errc(k), ip, c); }
 
 void Machine::flush() {
   if (out_.empty()) return;
@@ -88,10 +98,10 @@ bool Machine::past_deadline() const {
 }
 
 void Machine::output_trap(const Cell* ip) {
-  if (out_errno_ == EPIPE) set_trap(Errc::PipeClosed, ip, "stdout: the reader closed the pipe");
-  else if (out_errno_) set_trap(Errc::Io, ip, fmt::format("stdout: write failed: {}", std::strerror(out_errno_)));
-  else if (timed_out_) set_trap(Errc::TimeLimit, ip, fmt::format("time limit of {} ms reached", opt_->limits.timeout_ms));
-  else set_trap(Errc::OutputLimit, ip, "output limit reached");
+  if (out_errno_ == EPIPE) set_trap(TrapKind::pipe_closed, ip);
+  else if (out_errno_) set_trap(TrapKind::write_failed, ip, {.reason = std::strerror(out_errno_)});
+  else if (timed_out_) set_trap(TrapKind::time_limit, ip, {.limit = opt_->limits.timeout_ms});
+  else set_trap(TrapKind::output_limit, ip);
 }
 
 bool Machine::emit_text(std::string_view s) {
@@ -125,29 +135,30 @@ void Machine::trace_line(const Cell* ip, const int32_t* sp) {
 }
 
 int32_t* Machine::host_call(const Cell* ip, int32_t* sp) {
+  // HOST_CALL's stack effect is per call (VAR in opcodes.def), so it is checked here by hand.
   const HostCall* hc = host_table()[uint8_t(ip->a)];
   if (!hc) {
-    set_trap(Errc::Trap, ip, fmt::format("unknown host call id {}", ip->a));
+    set_trap(TrapKind::host_unknown, ip, {.id = ip->a});
     return nullptr;
   }
   if (!(env_.granted & cap_bit(hc->cap))) {
-    set_trap(Errc::CapabilityDenied, ip,
-             fmt::format("host call '{}' needs capability '{}', which is not granted", hc->name, cap_name(hc->cap)));
+    set_trap(TrapKind::host_denied, ip, {.call = hc->name, .cap = cap_name(hc->cap)});
     return nullptr;
   }
   if (sp - stack_.data() < hc->pops) {
-    set_trap(Errc::Trap, ip, fmt::format("stack underflow: host call '{}' needs {} values", hc->name, hc->pops));
+    set_trap(TrapKind::host_underflow, ip, {.call = hc->name, .needs = hc->pops});
     return nullptr;
   }
   if (stack_.data() + stack_.size() - (sp - hc->pops) < hc->pushes) {
-    set_trap(Errc::Trap, ip, "stack overflow");
+    set_trap(TrapKind::stack_overflow, ip, {.depth = sp - stack_.data(), .stack = stack_.size()});
     return nullptr;
   }
   int32_t args[8] = {}, res[8] = {};
   std::memcpy(args, sp - hc->pops, sizeof(int32_t) * hc->pops);
   if (auto st = hc->fn(env_, *this, args, res); !st) {
-    set_trap(st.error().code == Errc::Internal ? Errc::Trap : st.error().code, ip,
-             fmt::format("host call '{}': {}", hc->name, st.error().detail));
+    // The host call's own kind of error (a time limit, a mailbox error) sets the exit status.
+    Errc code = st.error().code == Errc::Internal ? trap_errc(TrapKind::host_failed) : st.error().code;
+    set_trap(TrapKind::host_failed, code, ip, {.call = hc->name, .reason = st.error().detail});
     return nullptr;
   }
   sp -= hc->pops;
@@ -205,13 +216,13 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   }
   }
   bind(int(kExact) * 2 + int(kTrace), table, !kExact);
-#define VM_CASE(name) L_##name:
+#define VM_CASE(name) L_##name: STACK_EFFECT(Op::name)
 #define VM_DISPATCH() goto* ip->h
 #define VM_SWITCH_BEGIN VM_DISPATCH();
 #define VM_SWITCH_END
 #else
   bind(0, nullptr, false);
-#define VM_CASE(name) case uint8_t(Op::name):
+#define VM_CASE(name) case uint8_t(Op::name): L_##name: STACK_EFFECT(Op::name)
 #define VM_DISPATCH() goto dispatch
 #define VM_SWITCH_BEGIN \
   dispatch:             \
@@ -236,8 +247,7 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   int32_t* const lend = locals_.data() + locals_.size();
   int32_t* const mem = mem_.data();
   const uint32_t mem_words = uint32_t(mem_.size());
-  const char* msg = nullptr;
-  Errc code = Errc::Trap;
+  TrapKind trap_kind = TrapKind::bad_opcode;
   Exit exit = Exit::Trap;
 
   // Charge the run that starts at ip (fast mode only; exact mode charges every step).
@@ -276,18 +286,22 @@ Machine::Exit Machine::loop(int64_t& fuel) {
     PREPARE();       \
     VM_DISPATCH();   \
   } while (0)
-#define TRAP(m)  \
-  do {           \
-    msg = (m);   \
-    goto trap;   \
+#define TRAP(kind)                \
+  do {                            \
+    trap_kind = TrapKind::kind;   \
+    goto trap;                    \
   } while (0)
-#define NEED(n) \
-  if (UNLIKELY(sp - sbase < (n))) TRAP("stack underflow")
-#define ROOM(n) \
-  if (UNLIKELY(send - sp < (n))) TRAP("stack overflow")
+// The row's stack effect, before the handler: `pops` values present, room for the net growth.
+// Constants per label, so each check compiles to what a handler would have written by hand.
+#define STACK_EFFECT(op)                                                                   \
+  if constexpr (isa::pops_of(op) > 0) {                                                    \
+    if (UNLIKELY(sp - sbase < isa::pops_of(op))) TRAP(stack_underflow);                    \
+  }                                                                                        \
+  if constexpr (isa::pushes_of(op) - isa::pops_of(op) > 0) {                               \
+    if (UNLIKELY(send - sp < isa::pushes_of(op) - isa::pops_of(op))) TRAP(stack_overflow); \
+  }
 #define BINOP(expr)      \
   do {                   \
-    NEED(2);             \
     int32_t b = sp[-1];  \
     int32_t a = sp[-2];  \
     (void)a; (void)b;    \
@@ -306,30 +320,36 @@ Machine::Exit Machine::loop(int64_t& fuel) {
 
   CHARGE();
   PREPARE();
+#if !PXOS_COMPUTED_GOTO
+  // Every row needs its VM_CASE: a missing one is an undefined label here (the computed-goto
+  // build gets the same error from its table).
+  if (false) {
+#define X(name, byte, fmt, flow, pops, pushes, effect, doc) goto L_##name;
+#include "isa/opcodes.def"
+#undef X
+  }
+#endif
   VM_SWITCH_BEGIN
 
-  VM_CASE(PUSH) { ROOM(1); *sp++ = ip->a; VM_BREAK; }
-  VM_CASE(POP) { NEED(1); --sp; VM_BREAK; }
+  VM_CASE(PUSH) { *sp++ = ip->a; VM_BREAK; }
+  VM_CASE(POP) { --sp; VM_BREAK; }
   VM_CASE(ADD) { BINOP(apply<Op::ADD>(a, b)); VM_BREAK; }
   VM_CASE(SUB) { BINOP(apply<Op::SUB>(a, b)); VM_BREAK; }
   VM_CASE(MUL) { BINOP(apply<Op::MUL>(a, b)); VM_BREAK; }
   VM_CASE(DIV) {
-    NEED(2);
-    if (UNLIKELY(sp[-1] == 0)) TRAP("division by zero");
+    if (UNLIKELY(sp[-1] == 0)) TRAP(div_zero);
     BINOP(apply<Op::DIV>(a, b));  // INT32_MIN / -1 wraps to INT32_MIN
     VM_BREAK;
   }
   VM_CASE(MOD) {
-    NEED(2);
-    if (UNLIKELY(sp[-1] == 0)) TRAP("division by zero (MOD)");
+    if (UNLIKELY(sp[-1] == 0)) TRAP(mod_zero);
     BINOP(apply<Op::MOD>(a, b));
     VM_BREAK;
   }
-  VM_CASE(NEG) { NEED(1); sp[-1] = I32(0u - U32(sp[-1])); VM_BREAK; }
-  VM_CASE(INC) { NEED(1); sp[-1] = I32(U32(sp[-1]) + 1u); VM_BREAK; }
-  VM_CASE(DEC) { NEED(1); sp[-1] = I32(U32(sp[-1]) - 1u); VM_BREAK; }
+  VM_CASE(NEG) { sp[-1] = I32(0u - U32(sp[-1])); VM_BREAK; }
+  VM_CASE(INC) { sp[-1] = I32(U32(sp[-1]) + 1u); VM_BREAK; }
+  VM_CASE(DEC) { sp[-1] = I32(U32(sp[-1]) - 1u); VM_BREAK; }
   VM_CASE(PRINT) {
-    NEED(1);
     char buf[16];
     auto r = std::to_chars(buf, buf + 15, *--sp);
     *r.ptr++ = '\n';
@@ -337,14 +357,12 @@ Machine::Exit Machine::loop(int64_t& fuel) {
     VM_BREAK;
   }
   VM_CASE(PRINTN) {
-    NEED(1);
     char buf[16];
     auto r = std::to_chars(buf, buf + 15, *--sp);
     if (UNLIKELY(!emit_text({buf, size_t(r.ptr - buf)}))) OUTPUT_TRAP();
     VM_BREAK;
   }
   VM_CASE(EMIT) {
-    NEED(1);
     char c = char(*--sp & 0xff);
     if (UNLIKELY(!emit_text({&c, 1}))) OUTPUT_TRAP();
     VM_BREAK;
@@ -354,11 +372,10 @@ Machine::Exit Machine::loop(int64_t& fuel) {
     if (UNLIKELY(!emit_text(s) || !emit_text("\n"))) OUTPUT_TRAP();
     VM_BREAK;
   }
-  VM_CASE(DUP) { NEED(1); ROOM(1); *sp = sp[-1]; ++sp; VM_BREAK; }
-  VM_CASE(SWAP) { NEED(2); std::swap(sp[-1], sp[-2]); VM_BREAK; }
-  VM_CASE(OVER) { NEED(2); ROOM(1); *sp = sp[-2]; ++sp; VM_BREAK; }
+  VM_CASE(DUP) { *sp = sp[-1]; ++sp; VM_BREAK; }
+  VM_CASE(SWAP) { std::swap(sp[-1], sp[-2]); VM_BREAK; }
+  VM_CASE(OVER) { *sp = sp[-2]; ++sp; VM_BREAK; }
   VM_CASE(ROT) {
-    NEED(3);
     int32_t a = sp[-3];
     sp[-3] = sp[-2];
     sp[-2] = sp[-1];
@@ -374,23 +391,21 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   VM_CASE(AND) { BINOP(apply<Op::AND>(a, b)); VM_BREAK; }
   VM_CASE(OR) { BINOP(apply<Op::OR>(a, b)); VM_BREAK; }
   VM_CASE(XOR) { BINOP(apply<Op::XOR>(a, b)); VM_BREAK; }
-  VM_CASE(NOT) { NEED(1); sp[-1] = ~sp[-1]; VM_BREAK; }
+  VM_CASE(NOT) { sp[-1] = ~sp[-1]; VM_BREAK; }
   VM_CASE(SHL) { BINOP(apply<Op::SHL>(a, b)); VM_BREAK; }
   VM_CASE(SHR) { BINOP(apply<Op::SHR>(a, b)); VM_BREAK; }
   VM_CASE(SAR) { BINOP(apply<Op::SAR>(a, b)); VM_BREAK; }
   VM_CASE(JMP) { JUMP_TO(ip->a); }
   VM_CASE(JZ) {
-    NEED(1);
     if (*--sp == 0) JUMP_TO(ip->a);
     JUMP_TO(ip - cells + 1);
   }
   VM_CASE(JNZ) {
-    NEED(1);
     if (*--sp != 0) JUMP_TO(ip->a);
     JUMP_TO(ip - cells + 1);
   }
   VM_CASE(CALL) {
-    if (UNLIKELY(fp == fend)) TRAP("call depth limit reached (return stack full)");
+    if (UNLIKELY(fp == fend)) TRAP(call_depth);
     fp->ret = ip + 1;
     fp->lp = lp;
     ++fp;
@@ -406,50 +421,43 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   }
   VM_CASE(LOCALS) {
     int32_t n = ip->a;
-    if (UNLIKELY(lend - ltop < n)) TRAP("local slots exhausted");
+    if (UNLIKELY(lend - ltop < n)) TRAP(locals_exhausted);
     std::fill(ltop, ltop + n, 0);
     ltop += n;
     VM_BREAK;
   }
   VM_CASE(LGET) {
-    if (UNLIKELY(ip->a >= ltop - lp)) TRAP("local slot not allocated (use LOCALS first)");
-    ROOM(1);
+    if (UNLIKELY(ip->a >= ltop - lp)) TRAP(local_unallocated);
     *sp++ = lp[ip->a];
     VM_BREAK;
   }
   VM_CASE(LSET) {
-    if (UNLIKELY(ip->a >= ltop - lp)) TRAP("local slot not allocated (use LOCALS first)");
-    NEED(1);
+    if (UNLIKELY(ip->a >= ltop - lp)) TRAP(local_unallocated);
     lp[ip->a] = *--sp;
     VM_BREAK;
   }
   VM_CASE(LTEE) {
-    if (UNLIKELY(ip->a >= ltop - lp)) TRAP("local slot not allocated (use LOCALS first)");
-    NEED(1);
+    if (UNLIKELY(ip->a >= ltop - lp)) TRAP(local_unallocated);
     lp[ip->a] = sp[-1];
     VM_BREAK;
   }
   VM_CASE(LOAD) {
-    if (UNLIKELY(U32(ip->a) >= mem_words)) TRAP("memory address out of range");
-    ROOM(1);
+    if (UNLIKELY(U32(ip->a) >= mem_words)) TRAP(memory_range);
     *sp++ = mem[ip->a];
     VM_BREAK;
   }
   VM_CASE(STORE) {
-    if (UNLIKELY(U32(ip->a) >= mem_words)) TRAP("memory address out of range");
-    NEED(1);
+    if (UNLIKELY(U32(ip->a) >= mem_words)) TRAP(memory_range);
     mem[ip->a] = *--sp;
     VM_BREAK;
   }
   VM_CASE(LOADI) {
-    NEED(1);
-    if (UNLIKELY(U32(sp[-1]) >= mem_words)) TRAP("memory address out of range");
+    if (UNLIKELY(U32(sp[-1]) >= mem_words)) TRAP(memory_range);
     sp[-1] = mem[sp[-1]];
     VM_BREAK;
   }
   VM_CASE(STOREI) {
-    NEED(2);
-    if (UNLIKELY(U32(sp[-1]) >= mem_words)) TRAP("memory address out of range");
+    if (UNLIKELY(U32(sp[-1]) >= mem_words)) TRAP(memory_range);
     mem[sp[-1]] = sp[-2];
     sp -= 2;
     VM_BREAK;
@@ -584,21 +592,14 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   VM_SWITCH_END
 
 L_BAD:
-  TRAP("invalid opcode");  // unreachable after verification; kept so a bad table cannot jump wild
+  TRAP(bad_opcode);  // unreachable after verification; kept so a bad table cannot jump wild
 halt:
   exit = Exit::Halt;
   goto save;
 trap:
-  {
-    std::string m = msg;
-    if (m == "stack underflow" || m == "stack overflow")
-      m += fmt::format(" ({} values on a {}-word stack)", sp - sbase, stack_.size());
-    else if (m == "memory address out of range")
-      m += fmt::format(" (memory is {} words)", mem_words);
-    else if (m.starts_with("call depth"))
-      m += fmt::format(" ({} frames)", frames_.size());
-    set_trap(code, ip, m);
-  }
+  // Every field a traps.def message may name from the loop's state; each row picks its own.
+  set_trap(trap_kind, ip,
+           {.depth = sp - sbase, .stack = stack_.size(), .memory = mem_words, .frames = frames_.size()});
 trap_set:
   exit = Exit::Trap;
   if constexpr (!kExact) fuel += runlen[ip - cells] - 1;  // the rest of this run never ran
@@ -619,8 +620,7 @@ save:
 #undef VM_BREAK
 #undef JUMP_TO
 #undef TRAP
-#undef NEED
-#undef ROOM
+#undef STACK_EFFECT
 #undef BINOP
 #undef U32
 #undef OUTPUT_TRAP
@@ -646,7 +646,12 @@ RunResult Machine::run(const RunOptions& opt) {
 
   int32_t entry = prog_.cell_at(opt.entry);
   if (entry < 0) {
-    res.trap = Error{Errc::Trap, fmt::format("{}: entry offset {:#x} is not an instruction", prog_.module().source, opt.entry)};
+    res.trap.kind = TrapKind::bad_entry;
+    res.trap.code = trap_errc(TrapKind::bad_entry);
+    res.trap.message = trap_message(TrapKind::bad_entry, {.entry = opt.entry});
+    res.trap.pc = opt.entry;
+    res.trap.locate(prog_.module().source);
+    res.trap_pc = opt.entry;
     opt_ = nullptr;
     return res;
   }
@@ -670,7 +675,7 @@ RunResult Machine::run(const RunOptions& opt) {
       budget -= uint64_t(given - fuel);
       if (e != Exit::OutOfFuel) break;
       if (budget == 0) {
-        set_trap(Errc::StepLimit, ip_, fmt::format("step limit of {} instructions reached", lim.max_steps));
+        set_trap(TrapKind::step_limit, ip_, {.limit = lim.max_steps});
         e = Exit::Trap;
         break;
       }
@@ -683,7 +688,7 @@ RunResult Machine::run(const RunOptions& opt) {
       if (e != Exit::Refuel) break;
     }
     if (past_deadline()) {
-      set_trap(Errc::TimeLimit, ip_, fmt::format("time limit of {} ms reached", lim.timeout_ms));
+      set_trap(TrapKind::time_limit, ip_, {.limit = lim.timeout_ms});
       e = Exit::Trap;
       break;
     }
@@ -696,7 +701,7 @@ RunResult Machine::run(const RunOptions& opt) {
   res.halted = e == Exit::Halt;
   if (!res.halted) {
     res.trap = trap_;
-    res.trap_pc = trap_pc_;
+    res.trap_pc = trap_.pc;
   }
   res.steps = used;
   depth_ = size_t(sp_ - stack_.data());

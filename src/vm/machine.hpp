@@ -12,13 +12,14 @@
 #include "vm/hostcalls.hpp"
 #include "vm/limits.hpp"
 #include "vm/program.hpp"
+#include "vm/traps.hpp"
 
 namespace pxos::vm {
 
 struct RunResult {
   bool halted = false;  // HALT (or RET at top level); otherwise `trap` says why it stopped
-  Error trap;
-  uint32_t trap_pc = 0;   // byte offset of the instruction that trapped
+  Trap trap;              // kind, error kind, message, location; trap.error() for the CLI
+  uint32_t trap_pc = 0;   // trap.pc, kept for callers that predate Trap
   uint64_t steps = 0;     // instructions executed (exact)
   double seconds = 0;
   uint64_t output_bytes = 0;
@@ -53,7 +54,8 @@ class Machine {
   void output_trap(const Cell* ip);
   bool emit_text(std::string_view s);  // false: output limit reached
   void trace_line(const Cell* ip, const int32_t* sp);
-  void set_trap(Errc code, const Cell* ip, std::string msg);
+  void set_trap(TrapKind k, const Cell* ip, const TrapContext& c = {});
+  void set_trap(TrapKind k, Errc code, const Cell* ip, const TrapContext& c);  // code: not the row's
 
   const Program& prog_;
   HostEnv& env_;
@@ -74,9 +76,7 @@ class Machine {
   bool timed_out_ = false;  // the deadline passed during output
   int out_errno_ = 0;       // stdout refused the output (EPIPE: nobody reads; ENOSPC: full disk)
   const RunOptions* opt_ = nullptr;
-  // trap
-  Error trap_;
-  uint32_t trap_pc_ = 0;
+  Trap trap_;
 };
 
 }  // namespace pxos::vm

@@ -75,6 +75,32 @@ TEST(Hypervisor, DemoValidatesInOrder) {
   EXPECT_HAS(o.checks[4].detail, "main -> sieve, util; sieve -> util");
 }
 
+// PXOS_HV_CHECKS is the one list of steps: validation reports each by its id, in table order,
+// under the table's name (hv validate and the log print from it).
+TEST(Hypervisor, StepTableDrivesValidation) {
+  Policy pol;
+  pol.grant = vm::cap_bit(vm::Cap::input);
+  ValidateOptions vo;
+  vo.policy = pol;
+  auto o = open(demo_png(), vo);
+  ASSERT_TRUE(o.img) << o.img.error().detail;
+  auto steps = check_steps();
+  ASSERT_EQ(o.checks.size(), steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(size_t(steps[i].id), i);
+    EXPECT_EQ(o.checks[i].id, steps[i].id);
+    EXPECT_EQ(o.checks[i].name, steps[i].name);
+    EXPECT_EQ(&check_step(steps[i].id), &steps[i]);
+    EXPECT_FALSE(steps[i].description.empty()) << steps[i].name;
+  }
+  // A failing step is reported under its own id, and none after it runs.
+  auto bad = open(make_pxa(manifest_with(R"({"default": "main:nowhere"})"), {{"main", "start:\n  HALT\n"}}));
+  ASSERT_FALSE(bad.img);
+  EXPECT_EQ(bad.checks.back().id, CheckId::entrypoints);
+  EXPECT_FALSE(bad.checks.back().ok);
+  EXPECT_EQ(bad.checks.size(), size_t(CheckId::entrypoints) + 1);
+}
+
 TEST(Hypervisor, DemoEntrypointsRun) {
   ValidateOptions vo;
   vo.check_policy = false;
@@ -407,6 +433,7 @@ TEST(Hypervisor, JsonLinesLog) {
   EXPECT_EQ(recs[8]["exit_status"], 7);
   EXPECT_EQ(recs[9]["event"], "trap");
   EXPECT_EQ(recs[9]["code"], "StepLimit");
+  EXPECT_EQ(recs[9]["kind"], "step_limit");  // the trap's kind from traps.def, not its text
   EXPECT_EQ(recs[9]["module"], "main");
   EXPECT_NE(recs[0]["run"], recs[10]["run"]);  // runs are told apart
   EXPECT_EQ(recs[0]["run"], recs[9]["run"]);

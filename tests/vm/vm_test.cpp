@@ -103,7 +103,7 @@ TEST(VmControl, TopLevelRetHalts) {
   EXPECT_EQ(o.out, "5\n");
 }
 
-struct TrapCase { const char* src; const char* needle; pxos::Errc code; };
+struct TrapCase { const char* src; const char* needle; pxos::Errc code; vm::TrapKind kind; };
 
 class VmTraps : public ::testing::TestWithParam<TrapCase> {};
 
@@ -115,23 +115,83 @@ TEST_P(VmTraps, TrapsWithLocationAndReason) {
   auto o = run(c.src, lim, vm::cap_bit(vm::Cap::clock));
   ASSERT_FALSE(o.r.halted);
   EXPECT_EQ(o.r.trap.code, c.code);
+  EXPECT_EQ(o.r.trap.kind, c.kind) << vm::trap_name(o.r.trap.kind);
   EXPECT_NE(o.r.trap.detail.find(c.needle), std::string::npos) << o.r.trap.detail;
+  EXPECT_TRUE(o.r.trap.at_instruction);
+  EXPECT_EQ(o.r.trap.pc, o.r.trap_pc);
+  EXPECT_TRUE(o.r.trap.line.has_value());
+  EXPECT_TRUE(o.r.trap.detail.ends_with(": " + o.r.trap.message)) << o.r.trap.detail;
   EXPECT_NE(o.r.trap.detail.find("t.pxasm:"), std::string::npos) << "no source line: " << o.r.trap.detail;
   EXPECT_NE(o.r.trap.detail.find("offset 0x"), std::string::npos) << o.r.trap.detail;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     All, VmTraps,
-    ::testing::Values(TrapCase{"PUSH 1\nPUSH 0\nDIV\nHALT", "DIV: division by zero", Errc::Trap},
-                      TrapCase{"PUSH 1\nPUSH 0\nMOD\nHALT", "division by zero", Errc::Trap},
-                      TrapCase{"ADD\nHALT", "stack underflow", Errc::Trap},
-                      TrapCase{"loop:\nPUSH 1\nJMP loop", "stack overflow", Errc::Trap},
-                      TrapCase{"PUSH 1024\nLOADI\nHALT", "memory address out of range", Errc::Trap},
-                      TrapCase{"PUSH -1\nPUSH 0\nSWAP\nSTOREI\nHALT", "memory address out of range", Errc::Trap},
-                      TrapCase{"f:\nCALL f\nHALT", "call depth", Errc::Trap},
-                      TrapCase{"LGET 0\nHALT", "local slot not allocated", Errc::Trap},
-                      TrapCase{"HOST_CALL 2\nHALT", "capability 'random'", Errc::CapabilityDenied},
-                      TrapCase{"HOST_CALL 6\nHALT", "capability 'mailbox'", Errc::CapabilityDenied}));
+    ::testing::Values(TrapCase{"PUSH 1\nPUSH 0\nDIV\nHALT", "DIV: division by zero", Errc::Trap, vm::TrapKind::div_zero},
+                      TrapCase{"PUSH 1\nPUSH 0\nMOD\nHALT", "division by zero", Errc::Trap, vm::TrapKind::mod_zero},
+                      TrapCase{"ADD\nHALT", "stack underflow", Errc::Trap, vm::TrapKind::stack_underflow},
+                      TrapCase{"loop:\nPUSH 1\nJMP loop", "stack overflow", Errc::Trap, vm::TrapKind::stack_overflow},
+                      TrapCase{"PUSH 1024\nLOADI\nHALT", "memory address out of range", Errc::Trap, vm::TrapKind::memory_range},
+                      TrapCase{"PUSH -1\nPUSH 0\nSWAP\nSTOREI\nHALT", "memory address out of range", Errc::Trap,
+                               vm::TrapKind::memory_range},
+                      TrapCase{"f:\nCALL f\nHALT", "call depth", Errc::Trap, vm::TrapKind::call_depth},
+                      TrapCase{"LGET 0\nHALT", "local slot not allocated", Errc::Trap, vm::TrapKind::local_unallocated},
+                      TrapCase{"HOST_CALL 2\nHALT", "capability 'random'", Errc::CapabilityDenied, vm::TrapKind::host_denied},
+                      TrapCase{"HOST_CALL 6\nHALT", "capability 'mailbox'", Errc::CapabilityDenied, vm::TrapKind::host_denied},
+                      TrapCase{"l:\nLOCALS 255\nJMP l", "local slots exhausted", Errc::Trap,
+                               vm::TrapKind::locals_exhausted}));
+
+// HOST_CALL checks its per-call stack effect by hand; a host call's own error kind wins.
+TEST(VmTraps, HostCallKinds) {
+  auto o = run("HOST_CALL 3\nHALT");
+  EXPECT_EQ(o.r.trap.kind, vm::TrapKind::host_underflow);
+  EXPECT_EQ(o.r.trap.message, "stack underflow: host call 'random_below' needs 1 values");
+  o = run("PUSH 0\nHOST_CALL 3\nHALT");
+  EXPECT_EQ(o.r.trap.kind, vm::TrapKind::host_failed);
+  EXPECT_EQ(o.r.trap.code, Errc::Trap);
+  EXPECT_EQ(o.r.trap.message, "host call 'random_below': bound 0 must be positive");
+  o = run("PUSH 1\nHOST_CALL 6\nHALT");  // the mailbox is not connected
+  EXPECT_EQ(o.r.trap.kind, vm::TrapKind::host_failed);
+  EXPECT_EQ(o.r.trap.code, Errc::MailboxError);
+}
+
+// The run limits and the entry offset stop a run with their own kinds too.
+TEST(VmTraps, LimitsAndEntryHaveKinds) {
+  vm::Limits lim;
+  lim.max_steps = 3;
+  auto o = run("l:\nJMP l", lim);
+  EXPECT_EQ(o.r.trap.kind, vm::TrapKind::step_limit);
+  EXPECT_EQ(o.r.trap.message, "step limit of 3 instructions reached");
+  lim = {};
+  lim.max_output_bytes = 1;
+  o = run("PUSH 10\nPRINT\nHALT", lim);
+  EXPECT_EQ(o.r.trap.kind, vm::TrapKind::output_limit);
+  EXPECT_EQ(o.r.trap.code, Errc::OutputLimit);
+
+  auto prog = vm::Program::load(asm_ok("PUSH 1\nHALT"));
+  ASSERT_TRUE(prog);
+  vm::HostEnv env;
+  vm::Machine m(*prog, env);
+  vm::RunOptions ro;
+  ro.entry = 2;  // inside PUSH
+  auto r = m.run(ro);
+  EXPECT_EQ(r.trap.kind, vm::TrapKind::bad_entry);
+  EXPECT_FALSE(r.trap.at_instruction);
+  EXPECT_EQ(r.trap.detail, "t.pxasm: entry offset 0x2 is not an instruction");
+}
+
+// traps.def is the one table: every row has a name, an error kind with an exit status, and a
+// message that formats with any context (its field names are checked when traps.cpp compiles).
+TEST(VmTraps, EveryKindFormats) {
+  for (int k = 1; vm::trap_name(vm::TrapKind(k)) != "none"; ++k) {  // past the last row: "none"
+    auto kind = vm::TrapKind(k);
+    EXPECT_FALSE(vm::trap_format(kind).empty()) << vm::trap_name(kind);
+    EXPECT_NE(errc_exit_status(vm::trap_errc(kind)), 0) << vm::trap_name(kind);
+    EXPECT_NO_THROW((void)vm::trap_message(kind, {})) << vm::trap_name(kind);
+  }
+  EXPECT_EQ(vm::trap_message(vm::TrapKind::stack_overflow, {.depth = 3, .stack = 4}),
+            "stack overflow (3 values on a 4-word stack)");
+}
 
 TEST(VmTraps, TrapNamesSourceLine) {
   auto o = run("PUSH 1\nPUSH 2\n\nPUSH 0\nDIV\nHALT\n");
@@ -261,6 +321,52 @@ vm::RunResult run_for(const isa::Module& mod, vm::RunOptions ro, vm::HostEnv& en
   return m.run(ro);
 }
 }  // namespace
+
+// The dispatch checks each row's pops/pushes before the handler runs, so a handler must move the
+// stack by exactly pushes - pops: run every fixed-effect instruction on `pops` values and count
+// what is left, in the fast interpreter (with superinstructions) and the exact one (plain handlers).
+TEST(VmIsa, EveryHandlerMovesTheStackAsItsRowSays) {
+  int tested = 0;
+  for (const auto& oi : isa::table()) {
+    if (!oi.valid()) continue;
+    auto op = isa::Op(oi.byte);
+    if (!isa::fixed_effect(op)) continue;  // HOST_CALL: per call, checked by hand
+    isa::Flow f = isa::flow_of(op);
+    if (f != isa::Flow::NEXT && f != isa::Flow::BRANCH) {  // they leave the stack alone
+      EXPECT_EQ(oi.pops, 0) << oi.name;
+      EXPECT_EQ(oi.pushes, 0) << oi.name;
+      continue;
+    }
+    std::string src = "LOCALS 1\n";
+    for (int i = 0; i < oi.pops; ++i) src += "PUSH 1\n";  // 1: a divisor, an address, a shift
+    src += std::string(oi.name);
+    switch (oi.fmt) {
+      case isa::Fmt::NONE: break;
+      case isa::Fmt::I32: src += " 7"; break;
+      case isa::Fmt::U8:
+      case isa::Fmt::U16: src += " 0"; break;
+      case isa::Fmt::ADDR: src += " next"; break;  // taken or not, the same place
+      case isa::Fmt::STR: src += " \"s\""; break;
+    }
+    src += "\nnext:\nHALT\n";
+    for (bool exact : {false, true}) {
+      vm::HostEnv env;
+      vm::RunOptions ro;
+      ro.trace = exact;
+      ro.trace_out = std::fopen("/dev/null", "w");
+      auto prog = vm::Program::load(asm_ok(src));
+      ASSERT_TRUE(prog) << src;
+      vm::Machine m(*prog, env);
+      ro.output = [](std::string_view) {};
+      auto r = m.run(ro);
+      std::fclose(ro.trace_out);
+      EXPECT_TRUE(r.halted) << oi.name << ": " << r.trap.detail;
+      EXPECT_EQ(m.stack().size(), size_t(oi.pushes)) << oi.name << (exact ? " (exact)" : " (fast)");
+    }
+    ++tested;
+  }
+  EXPECT_GT(tested, 40);
+}
 
 TEST(Timeout, HoldsUnderTrace) {
   vm::HostEnv env;
