@@ -96,7 +96,7 @@ Result<Published> publish(const std::string& path, ByteView data, const PublishO
 // The failure of writing to a closed pipe carries Errc::PipeClosed: the CLI exits quietly on it.
 Status write_stdout(ByteView data);
 
-// Replaces stdio's `stdout` by a stream over fd 1 whose writes go through write_all and remember
+// Replaces stdio's `stdout` by a stream over fd 1 whose writes (EINTR-safe, not fault-hooked) remember
 // the first errno, so that an error seen by any of the many printf/fmt::print/fflush sites is
 // still known, with its cause (EPIPE, ENOSPC), when the command ends. Called once by main().
 void install_checked_stdout();
