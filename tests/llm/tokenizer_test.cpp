@@ -83,7 +83,8 @@ TEST(PreTokenizer, GptRegexRules) {
   // Unicode classes: letters of any script, combining marks are not letters, NBSP is space
   EXPECT_EQ(pieces("日本語 テスト"), (V{"日本語", " テスト"}));
   EXPECT_EQ(pieces("e\u0301t\u00e9"), (V{"e", "\u0301", "t\u00e9"}));
-  EXPECT_EQ(pieces("\u00a0x"), (V{"\u00a0", "x"}));
+  EXPECT_EQ(pieces("a\u00a0\u00a0b"), (V{"a", "\u00a0", "\u00a0", "b"}));
+  EXPECT_EQ(pieces(" \u2003x"), (V{" ", "\u2003", "x"}));
   EXPECT_EQ(pieces("😀👍🏽 ok"), (V{"😀👍🏽", " ok"}));
 }
 
