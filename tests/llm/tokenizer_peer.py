@@ -87,6 +87,7 @@ def corpus():
         "  two leading", "two trailing  ", "   ", "a  b", "a   b", "a\n\nb", "a \n b", "a\t\tb", "x\r\ny",
         "\n\n\n  indented", "end\n", "   \n   \n", "word\u00a0nbsp", "em\u2003space", "ideo\u3000space",
         "line\u2028sep", "zero\u200bwidth", "bom\ufeffmark", "nel\x85char",
+        "fs\x1c gs\x1e us\x1f a\x1fb", "mongolian\u180evs", "ogham\u1680space", "narrow\u202fnbsp",
         # contractions, both cases and partial ones
         "it's", "IT'S", "don't", "DON'T", "they're", "THEY'RE", "we've", "WE'VE", "I'm", "I'M",
         "we'll", "WE'LL", "he'd", "HE'D", "'s", "'", "''", "'x", "rock'n'roll", "o'clock", "'re'", "' s",
