@@ -59,7 +59,7 @@ ok detok_nospecial "$PXOS" llm detokenize "$work/tiny.gguf" --no-special 267 120
 [ "$(cat "$work/out")" = "x" ] || fail "detok_nospecial: got '$(cat "$work/out")'"
 printf 'ok\xc3(' >"$work/bad.txt"
 bad tok_utf8 "$work/bad.txt: invalid UTF-8 at byte offset 2" "$PXOS" llm tokenize "$work/tiny.gguf" --file "$work/bad.txt"
-[ "$rc" = 21 ] || fail "tok_utf8: exit $rc, not 21"
+[ "$rc" = 22 ] || fail "tok_utf8: exit $rc, not 22"
 bad tok_utf8_arg "--text: invalid UTF-8 at byte offset 1" "$PXOS" llm tokenize "$work/tiny.gguf" --text $'a\xff'
 printf '6869\n6g\n' >"$work/badhex.hex"
 bad tok_badhex "line 2: column 2: not a hex digit" "$PXOS" llm tokenize "$work/tiny.gguf" --hex-lines "$work/badhex.hex"
