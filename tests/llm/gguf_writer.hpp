@@ -52,8 +52,7 @@ class GgufWriter {
     tensor(name, std::move(dims), 3, std::move(b));
   }
   Bytes finish(uint32_t version = 3, uint32_t alignment = 32) const {
-    Bytes out;
-    out.insert(out.end(), {'G', 'G', 'U', 'F'});
+    Bytes out = {'G', 'G', 'U', 'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
     put32(out, version); put64(out, tensors_.size()); put64(out, n_kv_);
     out.insert(out.end(), kv_.begin(), kv_.end());
     uint64_t off = 0;
@@ -99,6 +98,51 @@ class GgufWriter {
   std::vector<T> tensors_;
 };
 
+// GPT-2's byte-to-unicode alphabet: token b is the one-character spelling of byte b.
+inline std::vector<std::string> byte_alphabet() {
+  auto cp = [](uint32_t c) {
+    std::string s;
+    if (c < 0x80) s += char(c);
+    else { s += char(0xc0 | (c >> 6)); s += char(0x80 | (c & 0x3f)); }
+    return s;
+  };
+  std::vector<std::string> toks;
+  for (uint32_t b = 0, n = 0; b < 256; ++b) {
+    bool direct = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+    toks.push_back(cp(direct ? b : 256 + n));
+    if (!direct) ++n;
+  }
+  return toks;
+}
+
+// A byte-level BPE vocabulary: the 256 byte tokens, one token per merge ("a b" -> "ab", in merge
+// order), then the CONTROL tokens. Returns the token count.
+inline size_t write_bpe_tokenizer(GgufWriter& w, const std::vector<std::string>& merges,
+                                  const std::vector<std::string>& controls, const std::string& chat_template) {
+  std::vector<std::string> toks = byte_alphabet();
+  for (auto& m : merges) {
+    auto sp = m.find(' ');
+    toks.push_back(m.substr(0, sp) + m.substr(sp + 1));
+  }
+  std::vector<int32_t> types(toks.size(), 1);
+  for (auto& s : controls) { toks.push_back(s); types.push_back(3); }
+  w.kv_str("tokenizer.ggml.model", "gpt2");
+  w.kv_str("tokenizer.ggml.pre", "smollm");
+  w.kv_strs("tokenizer.ggml.tokens", toks);
+  w.kv_i32s("tokenizer.ggml.token_type", types);
+  w.kv_strs("tokenizer.ggml.merges", merges);
+  w.kv_u32("tokenizer.ggml.bos_token_id", uint32_t(toks.size() - 2));
+  w.kv_u32("tokenizer.ggml.eos_token_id", uint32_t(toks.size() - 1));
+  if (!chat_template.empty()) w.kv_str("tokenizer.chat_template", chat_template);
+  return toks.size();
+}
+
+// The tiny vocabulary's merges (ids 256..265) and control tokens (266..268).
+inline const std::vector<std::string> kTinyMerges = {"Ġ t", "h e", "Ġt he", "i n", "Ġ a", "e r", "o n", "Ġ w", "r e", "1 2"};
+inline const std::vector<std::string> kTinyControls = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+inline const std::string kTinyTemplate =
+    "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}";
+
 // A tiny llama: vocab of 256 byte tokens + merges + ChatML specials, 2 layers, dim 64.
 inline Bytes tiny_llama(uint32_t seed = 1, uint32_t version = 3) {
   std::mt19937 rng(seed);
@@ -115,35 +159,7 @@ inline Bytes tiny_llama(uint32_t seed = 1, uint32_t version = 3) {
   w.kv_u32("llama.attention.head_count_kv", kv_heads);
   w.kv_f32("llama.rope.freq_base", 10000.0f);
   w.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-  // GPT-2 byte-to-unicode alphabet, then merges over it.
-  std::vector<std::string> toks;
-  auto cp = [](uint32_t c) {
-    std::string s;
-    if (c < 0x80) s += char(c);
-    else { s += char(0xc0 | (c >> 6)); s += char(0x80 | (c & 0x3f)); }
-    return s;
-  };
-  for (uint32_t b = 0, n = 0; b < 256; ++b) {
-    bool direct = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-    toks.push_back(cp(direct ? b : 256 + n));
-    if (!direct) ++n;
-  }
-  std::vector<std::string> merges = {"Ġ t", "h e", "Ġt he", "i n", "Ġ a", "e r", "o n", "Ġ w", "r e", "1 2"};
-  for (auto& m : merges) {
-    auto sp = m.find(' ');
-    toks.push_back(m.substr(0, sp) + m.substr(sp + 1));
-  }
-  std::vector<int32_t> types(toks.size(), 1);
-  for (auto s : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}) { toks.push_back(s); types.push_back(3); }
-  w.kv_str("tokenizer.ggml.model", "gpt2");
-  w.kv_str("tokenizer.ggml.pre", "smollm");
-  w.kv_strs("tokenizer.ggml.tokens", toks);
-  w.kv_i32s("tokenizer.ggml.token_type", types);
-  w.kv_strs("tokenizer.ggml.merges", merges);
-  w.kv_u32("tokenizer.ggml.bos_token_id", uint32_t(toks.size() - 2));
-  w.kv_u32("tokenizer.ggml.eos_token_id", uint32_t(toks.size() - 1));
-  w.kv_str("tokenizer.chat_template", "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}");
-  const uint64_t vocab = toks.size();
+  const uint64_t vocab = write_bpe_tokenizer(w, kTinyMerges, kTinyControls, kTinyTemplate);
   // Embedding rows padded to a whole number of Q4_1 blocks is not needed: dim = 64.
   w.q4_1_tensor("token_embd.weight", {dim, vocab}, rng, 0.5f);
   w.f32_tensor("output_norm.weight", {dim}, rng, 1.0f);
