@@ -17,9 +17,11 @@ namespace {
 
 // A fixed set of workers that run one job at a time: [0, n) is cut into one contiguous part per
 // thread (part 0 on the caller). Persistent threads, because a token runs ~200 jobs.
+constexpr unsigned kMaxThreads = 64;  // a hostile --threads must not spawn thousands
+
 class Pool {
  public:
-  explicit Pool(unsigned n) : n_(std::max(1u, n)) {
+  explicit Pool(unsigned n) : n_(std::clamp(n, 1u, kMaxThreads)) {
     for (unsigned i = 1; i < n_; ++i) workers_.emplace_back([this, i] { loop(i); });
   }
   ~Pool() {

@@ -12,7 +12,7 @@
 namespace pxos::llm {
 
 struct SessionOptions {
-  unsigned threads = 1;  // matvec rows and attention heads are split between them
+  unsigned threads = 1;  // matvec rows and attention heads are split between them (at most 64)
   uint32_t n_ctx = 0;    // 0: the model's context length; else at most that
 };
 
