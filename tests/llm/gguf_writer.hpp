@@ -84,8 +84,7 @@ class GgufWriter {
     return n;
   }
   Bytes finish(uint32_t version = 3, uint32_t alignment = 32) const {
-    Bytes out;
-    out.insert(out.end(), {'G', 'G', 'U', 'F'});
+    Bytes out = {'G', 'G', 'U', 'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
     put32(out, version); put64(out, tensors_.size()); put64(out, n_kv_);
     out.insert(out.end(), kv_.begin(), kv_.end());
     uint64_t off = 0;
