@@ -1,5 +1,6 @@
 // gguf_writer.hpp: test helper that writes small llama-shaped GGUF files with random weights
-// (F32 norms, Q4_1 matrices, a tiny byte-level BPE vocab with merges), so unit tests are fast.
+// (F32 norms, Q4_1 matrices or a mix of every supported type, a tiny byte-level BPE vocab with
+// merges), so unit tests are fast.
 #pragma once
 #include <bit>
 #include <cstdint>
@@ -50,6 +51,37 @@ class GgufWriter {
       for (int i = 0; i < 16; ++i) b.push_back(uint8_t(rng()));
     }
     tensor(name, std::move(dims), 3, std::move(b));
+  }
+  // Q8_0 blocks of 32: f16 d, 32 random int8.
+  void q8_0_tensor(const std::string& name, std::vector<uint64_t> dims, std::mt19937& rng, float scale) {
+    Bytes b;
+    std::uniform_real_distribution<float> u(0.0f, scale);
+    for (uint64_t blk = 0; blk < count(dims) / 32; ++blk) {
+      put16(b, f16(u(rng) / 127.0f + 1e-4f));
+      for (int i = 0; i < 32; ++i) b.push_back(uint8_t(rng()));
+    }
+    tensor(name, std::move(dims), 8, std::move(b));
+  }
+  // Q4_0 blocks of 32: f16 d, 16 bytes of nibbles (value d*(q-8)).
+  void q4_0_tensor(const std::string& name, std::vector<uint64_t> dims, std::mt19937& rng, float scale) {
+    Bytes b;
+    std::uniform_real_distribution<float> u(0.0f, scale);
+    for (uint64_t blk = 0; blk < count(dims) / 32; ++blk) {
+      put16(b, f16(u(rng) / 8.0f + 1e-4f));
+      for (int i = 0; i < 16; ++i) b.push_back(uint8_t(rng()));
+    }
+    tensor(name, std::move(dims), 2, std::move(b));
+  }
+  void f16_tensor(const std::string& name, std::vector<uint64_t> dims, std::mt19937& rng, float scale) {
+    Bytes b;
+    std::uniform_real_distribution<float> u(-scale, scale);
+    for (uint64_t i = 0; i < count(dims); ++i) put16(b, f16(u(rng)));
+    tensor(name, std::move(dims), 1, std::move(b));
+  }
+  static uint64_t count(const std::vector<uint64_t>& dims) {
+    uint64_t n = 1;
+    for (auto d : dims) n *= d;
+    return n;
   }
   Bytes finish(uint32_t version = 3, uint32_t alignment = 32) const {
     Bytes out = {'G', 'G', 'U', 'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
@@ -143,8 +175,10 @@ inline const std::vector<std::string> kTinyControls = {"<|endoftext|>", "<|im_st
 inline const std::string kTinyTemplate =
     "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}";
 
-// A tiny llama: vocab of 256 byte tokens + merges + ChatML specials, 2 layers, dim 64.
-inline Bytes tiny_llama(uint32_t seed = 1, uint32_t version = 3) {
+// A tiny llama: vocab of 256 byte tokens + merges + ChatML specials, 2 layers, dim 64, 4 heads /
+// 2 KV heads. `mixed`: the real model's layout (Q8_0 tied embedding) with Q4_0, F16, Q8_0 and F32
+// matrices among the Q4_1 ones, so every dequantiser runs; `separate_output` adds output.weight.
+inline Bytes tiny_llama(uint32_t seed = 1, uint32_t version = 3, bool mixed = false, bool separate_output = false) {
   std::mt19937 rng(seed);
   GgufWriter w;
   w.kv_str("general.architecture", "llama");
@@ -161,20 +195,30 @@ inline Bytes tiny_llama(uint32_t seed = 1, uint32_t version = 3) {
   w.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
   const uint64_t vocab = write_bpe_tokenizer(w, kTinyMerges, kTinyControls, kTinyTemplate);
   // Embedding rows padded to a whole number of Q4_1 blocks is not needed: dim = 64.
-  w.q4_1_tensor("token_embd.weight", {dim, vocab}, rng, 0.5f);
+  if (mixed) w.q8_0_tensor("token_embd.weight", {dim, vocab}, rng, 1.0f);
+  else w.q4_1_tensor("token_embd.weight", {dim, vocab}, rng, 0.5f);
   w.f32_tensor("output_norm.weight", {dim}, rng, 1.0f);
+  if (separate_output) w.q4_1_tensor("output.weight", {dim, vocab}, rng, 0.3f);
+  // In the mixed file, which matrices are not Q4_1 (the norms are F32 either way).
+  auto matrix = [&](const std::string& name, std::vector<uint64_t> dims, uint32_t l) {
+    if (mixed && l == 0 && name.ends_with("attn_v.weight")) return w.q4_0_tensor(name, dims, rng, 0.3f);
+    if (mixed && l == 1 && name.ends_with("attn_output.weight")) return w.f16_tensor(name, dims, rng, 0.2f);
+    if (mixed && l == 0 && name.ends_with("ffn_down.weight")) return w.q8_0_tensor(name, dims, rng, 0.3f);
+    if (mixed && l == 1 && name.ends_with("attn_k.weight")) return w.f32_tensor(name, dims, rng, 0.3f);
+    w.q4_1_tensor(name, dims, rng, 0.3f);
+  };
   for (uint32_t l = 0; l < layers; ++l) {
     auto p = "blk." + std::to_string(l) + ".";
     uint32_t hd = dim / heads;
     w.f32_tensor(p + "attn_norm.weight", {dim}, rng, 1.0f);
-    w.q4_1_tensor(p + "attn_q.weight", {dim, dim}, rng, 0.3f);
-    w.q4_1_tensor(p + "attn_k.weight", {dim, hd * kv_heads}, rng, 0.3f);
-    w.q4_1_tensor(p + "attn_v.weight", {dim, hd * kv_heads}, rng, 0.3f);
-    w.q4_1_tensor(p + "attn_output.weight", {dim, dim}, rng, 0.3f);
+    matrix(p + "attn_q.weight", {dim, dim}, l);
+    matrix(p + "attn_k.weight", {dim, hd * kv_heads}, l);
+    matrix(p + "attn_v.weight", {dim, hd * kv_heads}, l);
+    matrix(p + "attn_output.weight", {dim, dim}, l);
     w.f32_tensor(p + "ffn_norm.weight", {dim}, rng, 1.0f);
-    w.q4_1_tensor(p + "ffn_gate.weight", {dim, hidden}, rng, 0.3f);
-    w.q4_1_tensor(p + "ffn_up.weight", {dim, hidden}, rng, 0.3f);
-    w.q4_1_tensor(p + "ffn_down.weight", {hidden, dim}, rng, 0.3f);
+    matrix(p + "ffn_gate.weight", {dim, hidden}, l);
+    matrix(p + "ffn_up.weight", {dim, hidden}, l);
+    matrix(p + "ffn_down.weight", {hidden, dim}, l);
   }
   return w.finish(version);
 }
