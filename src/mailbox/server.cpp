@@ -362,7 +362,7 @@ Reply Server::op_gpu_execute(uint32_t, uint32_t a0, uint32_t a1) {
   if (!out) return fault(err::GPU_FAILED, "GPU_EXECUTE '{}': {}", kernel, out.error().to_string());
   for (size_t i = 0; i < out->size() && i < where.size(); ++i) {  // never past the buffer
     size_t n = std::min<size_t>((*out)[i].size(), where[i].second);
-    std::memcpy(base_ + where[i].first, (*out)[i].data(), n);
+    if (n) std::memcpy(base_ + where[i].first, (*out)[i].data(), n);  // an empty buffer's data() may be null
   }
   return ok();
 }

@@ -31,10 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t* base = area();
   std::memset(base, 0, c::MIN_SIZE);
   size_t head = size < c::CQ_OFFSET + 0x1000 ? size : c::CQ_OFFSET + 0x1000;
-  std::memcpy(base, data, head);
+  if (head) std::memcpy(base, data, head);  // the empty input comes with a null pointer
   size_t rest = size - head;
   if (rest > c::MIN_SIZE - c::DATA_OFFSET) rest = c::MIN_SIZE - c::DATA_OFFSET;
-  std::memcpy(base + c::DATA_OFFSET, data + head, rest);
+  if (rest) std::memcpy(base + c::DATA_OFFSET, data + head, rest);
   ServerConfig cfg;
   cfg.uart_out = -1;
   cfg.uart_in = -1;
