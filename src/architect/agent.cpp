@@ -226,20 +226,20 @@ Agent::Turn Agent::ask(bool live) {
     };
     auto reply = client_.chat(messages, schema_on_ ? &action_schema() : nullptr, on_delta, on_retry);
     if (live) std::fputs((shown.finish() + "\n").c_str(), stdout);
-    if (!reply && schema_on_ && reply.error().detail.starts_with("HTTP 400")) {
+    if (!reply && schema_on_ && reply.error().kind == ChatFailure::Rejected) {
       // Some servers refuse response_format (or a grammar and a schema together): go on without
       // it; every reply is validated anyway.
-      log_.event("schema_refused", {{"iteration", st_.iteration}, {"error", reply.error().detail}});
+      log_.event("schema_refused", {{"iteration", st_.iteration}, {"error", reply.error().err.detail}});
       std::fprintf(stderr, "architect: the server refused response_format (%s); continuing without it\n",
-                   term_line(reply.error().detail).c_str());
+                   term_line(reply.error().err.detail).c_str());
       schema_on_ = false;
       reply = client_.chat(messages, nullptr, on_delta, on_retry);
     }
     if (!reply) {
-      log_.event("error", {{"iteration", st_.iteration}, {"stage", "request"}, {"error", reply.error().detail},
+      log_.event("error", {{"iteration", st_.iteration}, {"stage", "request"}, {"error", reply.error().err.detail},
                            {"seconds", secs_since(t0)}});
-      turn.error = reply.error().detail;
-      turn.fatal = turn.error.find("no server is listening") != std::string::npos;
+      turn.error = reply.error().err.detail;
+      turn.fatal = reply.error().kind == ChatFailure::NoServer;
       return turn;
     }
     log_.event("reply", {{"iteration", st_.iteration}, {"repair", repair}, {"content", reply->content},

@@ -141,7 +141,7 @@ std::string Client::url() const {
   return u;
 }
 
-Result<ChatReply> Client::chat(const json& messages, const json* schema,
+std::expected<ChatReply, ChatError> Client::chat(const json& messages, const json* schema,
                                const std::function<void(std::string_view)>& on_delta,
                                const std::function<void(const std::string&)>& on_retry) const {
   static CurlGlobal global;
@@ -212,25 +212,29 @@ Result<ChatReply> Client::chat(const json& messages, const json* schema,
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     if (t.too_big) return failf(Errc::ArchitectError, "reply over {} bytes: refused", tun::kMaxReplyBytes);
-    if (!t.error) return std::unexpected(t.error.error());
+    if (!t.error) return std::unexpected(ChatError{t.error.error()});
     if (rc == CURLE_OPERATION_TIMEDOUT)
       return failf(Errc::ArchitectError, "no complete reply from {} within {} s (--timeout)", u, cfg_.timeout_s);
     if (rc == CURLE_COULDNT_CONNECT && attempt == std::max(1, cfg_.max_attempts))
-      return failf(Errc::ArchitectError,
-                   "no server is listening at {} (connection refused after {} tries); start LM Studio's or "
-                   "llama.cpp's server there, or pass --endpoint", cfg_.endpoint, attempt);
+      return std::unexpected(ChatError{
+          Error{Errc::ArchitectError,
+                fmt::format("no server is listening at {} (connection refused after {} tries); start LM Studio's or "
+                            "llama.cpp's server there, or pass --endpoint", cfg_.endpoint, attempt)},
+          ChatFailure::NoServer});
     if (rc != CURLE_OK) {
       last = Error{Errc::ArchitectError, fmt::format("{} ({})", curl_easy_strerror(rc), u)};
       if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) last.detail = "the server closed the connection mid-reply";
       if (retryable(rc)) continue;
-      return std::unexpected(last);
+      return std::unexpected(ChatError{last});
     }
     if (status >= 500 || status == 429 || status == 408) {
       last = Error{Errc::ArchitectError, fmt::format("HTTP {}: {}", status, snippet(t.body))};
       continue;
     }
     if (status != 200)
-      return failf(Errc::ArchitectError, "HTTP {} from {}: {}", status, u, snippet(t.body));
+      return std::unexpected(ChatError{
+          Error{Errc::ArchitectError, fmt::format("HTTP {} from {}: {}", status, u, snippet(t.body))},
+          status == 400 ? ChatFailure::Rejected : ChatFailure::Other});
 
     ChatReply r;
     r.attempts = attempt;
@@ -238,7 +242,7 @@ Result<ChatReply> Client::chat(const json& messages, const json* schema,
     r.seconds = secs;
     if (cfg_.stream) {
       (void)guarded.finish();
-      if (!t.error) return std::unexpected(t.error.error());
+      if (!t.error) return std::unexpected(ChatError{t.error.error()});
       if (!asmb.done && asmb.finish_reason.empty()) {
         last = Error{Errc::ArchitectError, "the stream ended before the reply was complete (no finish_reason, no [DONE])"};
         continue;

@@ -56,13 +56,27 @@ struct StreamAssembler {
   Status chunk(std::string_view data);
 };
 
+// Why a chat request failed, for the caller to act on (never its message text): the agent drops
+// response_format after Rejected and stops at once on NoServer.
+enum class ChatFailure : uint8_t {
+  Other,     // timeouts, 5xx after the last retry, malformed replies, cut streams ...
+  NoServer,  // connection refused on every try: nothing listens at the endpoint
+  Rejected,  // HTTP 400: the server refused the request itself (often its response_format)
+};
+
+struct ChatError {
+  Error err;
+  ChatFailure kind = ChatFailure::Other;
+  ChatError(Error e, ChatFailure k = ChatFailure::Other) : err(std::move(e)), kind(k) {}  // NOLINT: implicit
+};
+
 class Client {
  public:
   explicit Client(ClientConfig c) : cfg_(std::move(c)) {}
   const ClientConfig& config() const { return cfg_; }
   // SCHEMA null: no response_format. ON_DELTA gets streamed text as it arrives (may be null).
   // ON_ATTEMPT is told about each failed try (for the log and the console).
-  Result<ChatReply> chat(const nlohmann::json& messages, const nlohmann::json* schema,
+  std::expected<ChatReply, ChatError> chat(const nlohmann::json& messages, const nlohmann::json* schema,
                          const std::function<void(std::string_view)>& on_delta,
                          const std::function<void(const std::string&)>& on_retry = nullptr) const;
   std::string url() const;

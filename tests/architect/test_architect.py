@@ -331,10 +331,11 @@ def case_retry_500(c):
           "retries not logged: %s" % retries, c)
     reply = [e for e in c.log_events() if e["event"] == "reply"][0]
     check(reply["attempts"] == 3, "attempts %s" % reply["attempts"], c)
-    # all tries failing: the turn fails cleanly
+    # all tries failing: the turn fails cleanly. The body quotes the client's own "no server" text:
+    # a failure is told apart by its kind, so this one is not taken for a missing server (exit 17).
     c2 = Case("retry_500b")
     try:
-        port = c2.serve([{"status": 500}] * 10)
+        port = c2.serve([{"status": 500, "body": "no server is listening at the GPU box"}] * 10)
         p = c2.run(port, "--max-iterations", "1", "--attempts", "3")
         check(p.returncode == 0 and "giving up after 3 tries" in p.stdout, "exhausted retries: " + p.stdout, c2)
         only_initial_commit(c2)
