@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "architect/config.hpp"
-#include "architect/runner.hpp"
+#include "common/spawn.hpp"
 #include "common/fs.hpp"
 #include "common/printable.hpp"
 
@@ -195,7 +195,7 @@ void Agent::save_state() {
 }
 
 std::vector<std::string> Agent::child_env() const {
-  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=" + tmpdir_, "TERM=dumb",
+  std::vector<std::string> env = {fmt::format("PATH={}", os::kDefaultPath), "TMPDIR=" + tmpdir_, "TERM=dumb",
                                   "NO_COLOR=1"};
   for (auto& name : cmds_.env_passthrough)
     if (const char* v = std::getenv(name.c_str()); v && name != "PATH" && name != "TMPDIR")
@@ -318,16 +318,16 @@ bool Agent::confirm(const Action& a) {
 
 ActionResult Agent::run_named(const std::string& name, const std::vector<std::string>& args) {
   ActionResult r;
-  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  std::string path(os::kDefaultPath);
   auto e = expand(cmds_, ws_, name, args, opt_.pxos_exe, tmpdir_, path,
                   [this](const std::string& rel) { return git_.readable(rel); });
   if (!e) { r.text = e.error().detail; return r; }
-  RunOptions o;
+  os::RunOptions o;
   o.cwd = ws_.root();
   o.env = child_env();
   o.timeout_ms = e->timeout_s * 1000;
   o.output_cap = tun::kOutputCapBytes;
-  auto res = run_argv(e->argv, o);
+  auto res = os::run_capture(e->argv, o);
   if (!res) { r.text = res.error().detail; return r; }
   r.ok = res->ok();
   std::string out = replace_all(res->output, tmpdir_, "$TMP");
@@ -395,7 +395,7 @@ ActionResult Agent::write_checked(const Action& a, const std::string& rel_in, co
       argv = {opt_.pxos_exe, "asm", tmpfile, "-o", tmpdir_ + "/check.pxi"};
       what = "assembled with pxos asm";
     } else if (check == "nasm") {
-      std::string nasm = find_program("nasm", "/usr/local/bin:/usr/bin:/bin");
+      std::string nasm = os::find_program("nasm", os::kDefaultPath);
       if (nasm.empty()) { r.text = "refused: nasm is not installed, so NASM files cannot be checked"; return r; }
       argv = {nasm, "-f", "elf64", "-o", tmpdir_ + "/check.o", tmpfile};
       what = "assembled with nasm";
@@ -410,12 +410,12 @@ ActionResult Agent::write_checked(const Action& a, const std::string& rel_in, co
       }
     }
     if (!argv.empty()) {
-      RunOptions o;
+      os::RunOptions o;
       o.cwd = tmpdir_;
       o.env = child_env();
       o.timeout_ms = 120000;
       o.output_cap = tun::kOutputCapBytes;
-      auto res = run_argv(argv, o);
+      auto res = os::run_capture(argv, o);
       std::error_code ec;
       fs::remove(tmpfile, ec);
       if (!res) { r.text = res.error().detail; return r; }

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "architect/config.hpp"
-#include "architect/runner.hpp"
+#include "common/spawn.hpp"
 #include "common/fs.hpp"
 
 namespace pxos::architect {
@@ -128,7 +128,7 @@ Result<Expanded> expand(const CommandTable& table, const Workspace& ws, const st
       e.argv.push_back(v);
     }
   }
-  std::string prog = find_program(e.argv[0], path_var);
+  std::string prog = os::find_program(e.argv[0], path_var);
   if (prog.empty()) return failf(Errc::Unsupported, "command {} is unavailable: {} is not installed", name, e.argv[0]);
   e.argv[0] = prog;
   return e;

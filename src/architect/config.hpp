@@ -28,7 +28,6 @@ inline constexpr size_t kMaxArgChars = 255;
 // --- sandbox / commands ---
 inline constexpr int kCommandTimeoutS = 120;        // default per named command
 inline constexpr size_t kOutputCapBytes = 64u << 10;  // command output kept (head + tail)
-inline constexpr int kKillGraceMs = 500;            // SIGTERM to SIGKILL on timeout
 inline constexpr size_t kReadCapBytes = 64u << 10;  // read_file: bytes returned to the model
 inline constexpr int kGitTimeoutS = 60;
 

@@ -1,4 +1,4 @@
-// git.cpp: git through run_argv (no shell), with hooks, fsmonitor and pagers switched off.
+// git.cpp: git through os::run_capture (no shell), with hooks, fsmonitor and pagers switched off.
 #include "architect/git.hpp"
 
 #include <cstdlib>
@@ -6,7 +6,7 @@
 #include <set>
 
 #include "architect/config.hpp"
-#include "architect/runner.hpp"
+#include "common/spawn.hpp"
 
 namespace pxos::architect {
 namespace {
@@ -15,7 +15,7 @@ std::string trim_nl(std::string s) {
   return s;
 }
 std::vector<std::string> base_env() {
-  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C",
+  std::vector<std::string> env = {fmt::format("PATH={}", os::kDefaultPath), "LANG=C", "LC_ALL=C",
                                   "GIT_TERMINAL_PROMPT=0", "GIT_PAGER=cat", "PAGER=cat", "GIT_EDITOR=true",
                                   "GIT_AUTHOR_NAME=pxos architect", "GIT_AUTHOR_EMAIL=architect@pxos.invalid",
                                   "GIT_COMMITTER_NAME=pxos architect", "GIT_COMMITTER_EMAIL=architect@pxos.invalid"};
@@ -32,12 +32,12 @@ Result<std::string> Git::run(std::vector<std::string> args, int* exit_code) cons
                                    "-c", "core.pager=cat", "-c", "commit.gpgsign=false", "-c", "color.ui=false"};
   if (args.empty() || args[0] != "check-ignore") argv.insert(argv.begin() + 1, "--literal-pathspecs");
   argv.insert(argv.end(), args.begin(), args.end());
-  RunOptions o;
+  os::RunOptions o;
   o.cwd = ws_;
   o.env = base_env();
   o.timeout_ms = tun::kGitTimeoutS * 1000;
   o.output_cap = 4 << 20;
-  auto r = run_argv(argv, o);
+  auto r = os::run_capture(argv, o);
   if (!r) return std::unexpected(r.error());
   if (exit_code) *exit_code = r->exit_code;
   else if (!r->ok())
@@ -49,7 +49,7 @@ Result<std::string> Git::run(std::vector<std::string> args, int* exit_code) cons
 Result<Git> Git::open(const std::string& workspace) {
   Git g;
   g.ws_ = workspace;
-  g.git_exe_ = find_program("git", "/usr/local/bin:/usr/bin:/bin");
+  g.git_exe_ = os::find_program("git", os::kDefaultPath);
   if (g.git_exe_.empty()) return fail(Errc::Unsupported, "git is not installed");
   int code = 0;
   auto top = g.run({"rev-parse", "--show-toplevel"}, &code);

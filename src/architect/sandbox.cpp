@@ -14,6 +14,7 @@
 
 #include "architect/config.hpp"
 #include "common/fs.hpp"
+#include "common/os.hpp"
 
 namespace pxos::architect {
 namespace {
@@ -295,23 +296,20 @@ Status Workspace::write(std::string_view resolved_rel, std::string_view content)
   }
   if (fd < 0) return failf(Errc::Io, "{}: cannot create temp file: {}", resolved_rel, errno_text(errno));
   Fd f(fd);
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(f.fd, content.data() + off, content.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = errno;
-      ::unlinkat(dir->fd, tmp.c_str(), 0);
-      return failf(Errc::Io, "{}: write failed: {}", resolved_rel, errno_text(e));
-    }
-    off += size_t(n);
+  // os::publish takes a path; this writer stays on the directory fd the walk above opened with
+  // O_NOFOLLOW, so a symlink swapped in after the checks cannot redirect it. Its I/O goes through
+  // the OS layer all the same (EINTR-safe, fault-hooked).
+  if (int e = os::write_all(f.fd, content.data(), content.size())) {
+    ::unlinkat(dir->fd, tmp.c_str(), 0);
+    return failf(Errc::Io, "{}: write failed: {}", resolved_rel, errno_text(e));
   }
-  if (::fsync(f.fd) != 0 || ::renameat(dir->fd, tmp.c_str(), dir->fd, name.c_str()) != 0) {
-    int e = errno;
+  int e = os::fsync_fd(f.fd);
+  if (!e && (os::inject(os::Op::Rename) || ::renameat(dir->fd, tmp.c_str(), dir->fd, name.c_str()) != 0)) e = errno;
+  if (e) {
     ::unlinkat(dir->fd, tmp.c_str(), 0);
     return failf(Errc::Io, "{}: {}", resolved_rel, errno_text(e));
   }
-  ::fsync(dir->fd);
+  (void)os::fsync_fd(dir->fd);
   return {};
 }
 

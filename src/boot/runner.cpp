@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 
 #include "boot/boot.hpp"
 #include "common/fs.hpp"
+#include "common/spawn.hpp"
 
 namespace pxos::boot {
 namespace {
@@ -50,33 +50,13 @@ struct Child {
   int status = 0;
 };
 
+// Dies with pxos (even a SIGKILLed one), output into one pipe, no stdin.
 Result<Child> spawn(const std::vector<std::string>& argv) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return failf(Errc::Io, "pipe: {}", errno_text(errno));
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(p[0]);
-    ::close(p[1]);
-    return failf(Errc::Io, "fork: {}", errno_text(errno));
-  }
-  if (pid == 0) {
-    // Child: die with pxos (even a SIGKILLed one), output into the pipe, no stdin.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(p[1], 1);
-    ::dup2(p[1], 2);
-    std::vector<char*> av;
-    for (auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-    av.push_back(nullptr);
-    ::execvp(av[0], av.data());
-    std::fprintf(stderr, "pxos boot: cannot run %s: %s\n", av[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  ::close(p[1]);
-  return Child{pid, p[0]};
+  os::SpawnOptions so;
+  so.die_with_parent = true;
+  auto c = os::spawn(argv, so);
+  if (!c) return std::unexpected(c.error());
+  return Child{c->pid, c->out};
 }
 
 bool reap(Child& c, bool block) {
@@ -158,26 +138,6 @@ bool drain(int fd, LineBuf& lb) {
   }
 }
 
-bool is_executable(const std::string& p) {
-  struct stat st{};
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
-}
-
-std::string find_in_path(const std::string& prog) {
-  if (prog.find('/') != std::string::npos) return is_executable(prog) ? prog : "";
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path ? path : "";
-  while (true) {
-    size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    std::string cand = dir + "/" + prog;
-    if (is_executable(cand)) return cand;
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  return "";
-}
 
 std::string self_exe() {
   char buf[4096];
@@ -262,7 +222,7 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     };
 
   // ---- what we need on the host ------------------------------------------------------------
-  std::string qemu = find_in_path(opt.qemu);
+  std::string qemu = os::find_program(opt.qemu, os::env_path());
   if (qemu.empty())
     return failf(Errc::Unsupported,
                  "{} not found (PATH): install QEMU's x86 system emulator (Debian/Ubuntu: apt-get install "

@@ -1,7 +1,6 @@
 // bench.cpp: put/get medians per payload size; the reference is the zstd CLI on the same file.
 #include "godpixel/bench.hpp"
 
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -9,11 +8,11 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
+#include "common/spawn.hpp"
 #include "godpixel/config.hpp"
 #include "godpixel/object.hpp"
 #include "godpixel/store.hpp"
 
-extern char** environ;
 
 namespace pxos::god {
 namespace {
@@ -49,17 +48,11 @@ Bytes program_like(uint64_t n, uint32_t salt) {
 }
 
 Result<double> run_process(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid;
   auto t0 = Clock::now();
-  if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0)
-    return failf(Errc::Io, "cannot start {}", args[0]);
-  int st = 0;
-  waitpid(pid, &st, 0);
+  auto st = os::run_inherit(args);
+  if (!st) return std::unexpected(st.error());
   auto t1 = Clock::now();
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return failf(Errc::Io, "{} failed", args[0]);
+  if (!WIFEXITED(*st) || WEXITSTATUS(*st) != 0) return failf(Errc::Io, "{} failed", args[0]);
   return secs(t0, t1);
 }
 

@@ -3,15 +3,18 @@
 // escaping helper (common/printable.hpp), on real temp directories.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "architect/action.hpp"
 #include "architect/client.hpp"
 #include "architect/commands.hpp"
-#include "architect/runner.hpp"
+#include "common/os.hpp"
+#include "common/spawn.hpp"
 #include "architect/sandbox.hpp"
 #include "common/printable.hpp"
 
@@ -240,7 +243,7 @@ TEST(CheckToken, RefusesMetacharactersAndOptions) {
 TEST_F(TempTree, CommandExpansionValidatesEveryHole) {
   auto w = open();
   auto t = CommandTable::defaults();
-  const std::string path = "/usr/local/bin:/usr/bin:/bin";
+  const std::string path{os::kDefaultPath};
   ReadCheck any = [](const std::string&) { return Status{}; };
   auto expand = [&](const CommandTable& tt, const Workspace& ww, const std::string& name,
                     const std::vector<std::string>& args, const std::string& exe, const std::string& tmp,
@@ -271,7 +274,7 @@ TEST_F(TempTree, EveryPathArgumentGetsTheReadRules) {
     if (rel == ".env") return fail(Errc::SandboxDenied, "refused \".env\": ignored");
     return {};
   };
-  const std::string path = "/usr/local/bin:/usr/bin:/bin";
+  const std::string path{os::kDefaultPath};
   for (auto& [name, arg] : std::vector<std::pair<std::string, std::string>>{
            {"asm", ".env"}, {"run", ".env"}, {"nasm-check", ".env"}, {"show", ".env"}, {"grep", ".env"}}) {
     auto e = expand(t, w, name, {arg}, "/bin/sh", "/tmp/T", path, no_env);
@@ -379,7 +382,7 @@ TEST(Sse, AssemblesDeltasAcrossArbitrarySplits) {
 }
 
 TEST(Runner, CapturesExitAndOutput) {
-  auto r = run_argv({"/bin/sh", "-c", "echo out; echo err 1>&2; exit 3"}, {"/", {"PATH=/bin"}, 5000, 1024});
+  auto r = os::run_capture({"/bin/sh", "-c", "echo out; echo err 1>&2; exit 3"}, {"/", {"PATH=/bin"}, 5000, 1024});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->exit_code, 3);
   EXPECT_NE(r->output.find("out"), std::string::npos);
@@ -391,7 +394,7 @@ TEST(Runner, KillsTheWholeGroupOnTimeout) {
   char t[] = "/tmp/pxos-arch-run-XXXXXX";
   ASSERT_NE(::mkdtemp(t), nullptr);
   std::string marker = std::string(t) + "/survived";
-  auto r = run_argv({"/bin/sh", "-c", "(sleep 2; touch " + marker + ") & sleep 30"}, {"/", {"PATH=/bin:/usr/bin"}, 300, 1024});
+  auto r = os::run_capture({"/bin/sh", "-c", "(sleep 2; touch " + marker + ") & sleep 30"}, {"/", {"PATH=/bin:/usr/bin"}, 300, 1024});
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->timed_out);
   EXPECT_LT(r->seconds, 10);
@@ -402,14 +405,72 @@ TEST(Runner, KillsTheWholeGroupOnTimeout) {
 
 TEST(Runner, CapsOutputAndCleansEnvironment) {
   ::setenv("PXOS_TEST_SECRET", "hidden", 1);
-  auto r = run_argv({"/usr/bin/env"}, {"/", {"PATH=/bin", "ONLY=this"}, 5000, 4096});
+  auto r = os::run_capture({"/usr/bin/env"}, {"/", {"PATH=/bin", "ONLY=this"}, 5000, 4096});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->output.find("hidden"), std::string::npos);
   EXPECT_NE(r->output.find("ONLY=this"), std::string::npos);
-  auto big = run_argv({"/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x"}, {"/", {"PATH=/bin:/usr/bin"}, 5000, 1000});
+  auto big = os::run_capture({"/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x"}, {"/", {"PATH=/bin:/usr/bin"}, 5000, 1000});
   ASSERT_TRUE(big);
   EXPECT_LT(big->output.size(), 1100u);
   EXPECT_GT(big->dropped, 150000u);
-  EXPECT_FALSE(run_argv({"relative"}, {}));
-  EXPECT_FALSE(run_argv({"/nonexistent/prog"}, {"/", {}, 1000, 100}));
+  EXPECT_FALSE(os::run_capture({"relative"}, {}));
+  EXPECT_FALSE(os::run_capture({"/nonexistent/prog"}, {"/", {}, 1000, 100}));
+}
+
+// os::spawn (src/common/spawn.cpp): the one spawner, shared with boot and the godpixel bench.
+TEST(Spawn, FaultHookFailsOneStartThenDisarms) {
+  os::set_fault(os::Op::Spawn, 2);  // the second start from now fails
+  EXPECT_TRUE(os::run_capture({"/bin/true"}, {"/", {}, 5000, 64}));
+  auto r = os::run_capture({"/bin/true"}, {"/", {}, 5000, 64});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::Io);
+  EXPECT_NE(r.error().detail.find("cannot run /bin/true"), std::string::npos) << r.error().detail;
+  EXPECT_TRUE(os::run_capture({"/bin/true"}, {"/", {}, 5000, 64}));
+  os::set_fault(os::Op::Spawn, 0);
+}
+
+TEST(Spawn, PathLookupSkipsRelativeEntries) {
+  char t[] = "/tmp/pxos-spawn-XXXXXX";
+  ASSERT_NE(::mkdtemp(t), nullptr);
+  std::string dir = t;
+  {
+    std::FILE* f = std::fopen((dir + "/prog").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("#!/bin/sh\necho ran\n", f);
+    std::fclose(f);
+  }
+  ::chmod((dir + "/prog").c_str(), 0755);
+  EXPECT_EQ(os::find_program("prog", dir), dir + "/prog");
+  EXPECT_EQ(os::find_program("prog", "/nonexistent:" + dir), dir + "/prog");
+  // "" and "." would mean the working directory: never searched.
+  ASSERT_EQ(::chdir(t), 0);
+  EXPECT_EQ(os::find_program("prog", ":.:/nonexistent"), "");
+  ASSERT_EQ(::chdir("/"), 0);
+  auto r = os::run_capture({"prog"}, {"/", {"PATH=" + dir}, 5000, 64});
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->output, "ran\n");
+  // an executable that exec refuses (no #! and not ELF) is an error of the start, not exit 127
+  {
+    std::FILE* f = std::fopen((dir + "/junk").c_str(), "w");
+    std::fputs("\x7f" "ELF junk", f);
+    std::fclose(f);
+  }
+  ::chmod((dir + "/junk").c_str(), 0755);
+  auto j = os::run_capture({dir + "/junk"}, {"/", {}, 5000, 64});
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().detail.find("cannot run " + dir + "/junk"), std::string::npos) << j.error().detail;
+  auto cwd = os::run_capture({"/bin/true"}, {dir + "/missing", {}, 5000, 64});
+  ASSERT_FALSE(cwd);
+  EXPECT_NE(cwd.error().detail.find(dir + "/missing"), std::string::npos) << cwd.error().detail;
+  fs::remove_all(dir);
+}
+
+TEST(Spawn, InheritReturnsTheWaitStatus) {
+  auto st = os::run_inherit({"/bin/sh", "-c", "exit 4"});
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(WIFEXITED(*st));
+  EXPECT_EQ(WEXITSTATUS(*st), 4);
+  auto missing = os::run_inherit({"pxos-no-such-program"});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::NotFound);
 }
