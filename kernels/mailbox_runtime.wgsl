@@ -2,30 +2,13 @@
 // one dispatch serves a batch of version-2 ring entries, one invocation per entry, through
 // the same dispatch rules as mailboxd's table (src/mailbox/protocol.def). Entries that need the
 // host (UART, ALLOC, GPU_EXECUTE, ...) come back with status 0 = "defer", and mailboxd serves
-// them in order on the CPU. The constants below must equal protocol.def's: a test checks each.
+// them in order on the CPU, as does every opcode or syscall with a row that this file does not
+// serve. The MB_ constants and mb_known_* come from the prelude pxos_mailbox_gen --wgsl writes.
 //   binding 0: sq    array<u32>, 4 words per entry: CMD ARG0 ARG1 USER_DATA
 //   binding 1: cq    array<u32>, 4 words per entry: USER_DATA STATUS RESP RESP1 (written)
 //   binding 2: params array<u32>: [0] = number of entries
 
-const MB_OPCODE_SHIFT: u32 = 0x18u;
-const MB_THREAD_SHIFT: u32 = 0x10u;
-const MB_PAYLOAD_MASK: u32 = 0xFFFFu;
-const MB_MAX_THREADS: u32 = 0x40u;
-const MB_MAGIC: u32 = 0x424D5850u;
-const MB_VERSION: u32 = 0x2u;
-const MB_ST_COMPLETE: u32 = 0x4u;
-const MB_ST_ERROR: u32 = 0x80000000u;
-const MB_ERR_BAD_OPCODE: u32 = 0x1u;
-const MB_ERR_BAD_THREAD: u32 = 0x2u;
-const MB_ERR_BAD_SYSCALL: u32 = 0x8u;
-const MB_OP_UART_WRITE: u32 = 0x80u;
-const MB_OP_HALT: u32 = 0x8Fu;
-const MB_OP_NOP: u32 = 0x88u;
-const MB_OP_SYSCALL: u32 = 0x85u;
-const MB_SYS_VERSION: u32 = 0x0u;
-const MB_SYS_ECHO: u32 = 0x2u;
-const MB_SYS_ADD: u32 = 0x3u;
-const MB_SYS_STATS: u32 = 0x5u;
+#include "lib/mailbox_protocol.wgsl"
 
 const DEFER: u32 = 0u;  // not a valid STATUS: "the host serves this one"
 
@@ -49,8 +32,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var resp1 = 0u;
   if (thread >= MB_MAX_THREADS) {
     status = MB_ST_ERROR | MB_ERR_BAD_THREAD;
-  } else if (opcode < MB_OP_UART_WRITE || (opcode > MB_OP_NOP && opcode != MB_OP_HALT)) {
-    status = MB_ST_ERROR | MB_ERR_BAD_OPCODE;  // outside the table: 0x80..0x88 and 0x8F
+  } else if (!mb_known_opcode(opcode)) {
+    status = MB_ST_ERROR | MB_ERR_BAD_OPCODE;
   } else if (opcode == MB_OP_NOP) {
     status = MB_ST_COMPLETE;
     resp = payload;
@@ -60,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       case MB_SYS_ECHO: { status = MB_ST_COMPLETE; resp = a0; resp1 = a1; }
       case MB_SYS_ADD: { status = MB_ST_COMPLETE; resp = a0 + a1; }
       default: {
-        if (payload > MB_SYS_STATS) { status = MB_ST_ERROR | MB_ERR_BAD_SYSCALL; }
+        if (!mb_known_syscall(payload)) { status = MB_ST_ERROR | MB_ERR_BAD_SYSCALL; }
       }
     }
   }

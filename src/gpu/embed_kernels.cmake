@@ -1,14 +1,29 @@
-# embed_kernels.cmake: writes OUT, a C++ file holding every DIR/*.wgsl and DIR/lib/*.wgsl as a
-# byte array in the table kernel_source.cpp reads (includes are expanded there, at run time,
-# by the same code that expands them for kernel files on disk). Run by the build (cmake -P).
+# embed_kernels.cmake: writes OUT, a C++ file holding every DIR/*.wgsl and DIR/lib/*.wgsl (and
+# GEN/lib/*.wgsl, the generated ones such as the mailbox prelude) as a byte array in the table
+# kernel_source.cpp reads (includes are expanded there, at run time, by the same code that
+# expands them for kernel files on disk). Run by the build (cmake -P).
 file(GLOB files RELATIVE ${DIR} ${DIR}/*.wgsl ${DIR}/lib/*.wgsl)
+set(gen_files "")
+if(GEN)
+  file(GLOB gen_files RELATIVE ${GEN} ${GEN}/lib/*.wgsl)
+endif()
+foreach(f ${gen_files})
+  if(EXISTS ${DIR}/${f})
+    message(FATAL_ERROR "kernels/${f} is generated (${GEN}/${f}): remove the copy in the source tree")
+  endif()
+endforeach()
+list(APPEND files ${gen_files})
 list(SORT files)
-set(body "// Generated from kernels/*.wgsl and kernels/lib/*.wgsl by src/gpu/embed_kernels.cmake: do not edit.\n")
+set(body "// Generated from kernels/*.wgsl, kernels/lib/*.wgsl and the generated lib/ files by src/gpu/embed_kernels.cmake: do not edit.\n")
 string(APPEND body "#include \"gpu/kernel_source.hpp\"\nnamespace pxos::gpu::detail {\nnamespace {\n")
 set(table "")
 set(i 0)
 foreach(f ${files})
-  file(READ ${DIR}/${f} hexdata HEX)
+  set(src ${DIR}/${f})
+  if(NOT EXISTS ${src})
+    set(src ${GEN}/${f})
+  endif()
+  file(READ ${src} hexdata HEX)
   string(LENGTH "${hexdata}" hexlen)
   math(EXPR n "${hexlen} / 2")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hexdata}")

@@ -11,9 +11,9 @@
 #include "mailbox/protocol.def"
 #define MB_REG(name, offset, field, writer, doc) static constexpr uint32_t kReg##name = offset;
 #include "mailbox/protocol.def"
-#define MB_OP(name, byte, args, result, doc) static constexpr uint32_t kOp##name = byte;
+#define MB_OP(name, byte, handler, speed, args, result, doc) static constexpr uint32_t kOp##name = byte;
 #include "mailbox/protocol.def"
-#define MB_SYS(name, number, doc) static constexpr uint32_t kSys##name = number;
+#define MB_SYS(name, number, handler, doc) static constexpr uint32_t kSys##name = number;
 #include "mailbox/protocol.def"
 #define MB_STATUS(name, value, doc) static constexpr uint32_t kSt##name = value;
 #include "mailbox/protocol.def"

@@ -27,7 +27,7 @@ namespace flag {  // RING_FLAGS bits
 #include "mailbox/protocol.def"
 }  // namespace flag
 namespace op {  // opcodes
-#define MB_OP(name, byte, args, result, doc) inline constexpr uint8_t name = byte;
+#define MB_OP(name, byte, handler, speed, args, result, doc) inline constexpr uint8_t name = byte;
 #include "mailbox/protocol.def"
 }  // namespace op
 namespace err {  // error codes
@@ -35,9 +35,46 @@ namespace err {  // error codes
 #include "mailbox/protocol.def"
 }  // namespace err
 namespace sys {  // SYSCALL numbers
-#define MB_SYS(name, number, doc) inline constexpr uint16_t name = number;
+#define MB_SYS(name, number, handler, doc) inline constexpr uint16_t name = number;
 #include "mailbox/protocol.def"
 }  // namespace sys
+
+// ---- what the rows say about each opcode and syscall byte --------------------------------
+namespace detail {
+inline constexpr uint8_t fast = 1, slow = 2;  // the speed column; 0 = no such opcode
+inline constexpr std::array<uint8_t, 256> kOpSpeed = [] {
+  std::array<uint8_t, 256> t{};
+  int rows = 0, distinct = 0;
+#define MB_OP(name, byte, handler, speed, args, result, doc) distinct += t[byte] == 0, t[byte] = speed, ++rows;
+#include "mailbox/protocol.def"
+  if (rows != distinct) throw "protocol.def: two opcodes share a byte";  // not a constant: a compile error
+  return t;
+}();
+inline constexpr uint16_t kSysNumbers[] = {
+#define MB_SYS(name, number, handler, doc) number,
+#include "mailbox/protocol.def"
+};
+inline constexpr size_t kSysCount = [] {  // one past the highest syscall number
+  size_t n = 0;
+  for (size_t i = 0; i < std::size(kSysNumbers); ++i) {
+    for (size_t j = 0; j < i; ++j)
+      if (kSysNumbers[j] == kSysNumbers[i]) throw "protocol.def: two syscalls share a number";
+    if (kSysNumbers[i] >= n) n = kSysNumbers[i] + 1u;
+  }
+  return n;
+}();
+inline constexpr std::array<bool, kSysCount> kSysKnown = [] {
+  std::array<bool, kSysCount> t{};
+#define MB_SYS(name, number, handler, doc) t[number] = true;
+#include "mailbox/protocol.def"
+  return t;
+}();
+}  // namespace detail
+constexpr bool op_known(uint8_t o) { return detail::kOpSpeed[o] != 0; }
+// STATUS goes BUSY first for a slow v1 command (I/O, GPU); a fast one completes within
+// nanoseconds, where the extra store would only add a cache-line round trip.
+constexpr bool op_is_slow(uint8_t o) { return detail::kOpSpeed[o] == detail::slow; }
+constexpr bool sys_known(uint32_t n) { return n < detail::kSysCount && detail::kSysKnown[n]; }
 
 // ---- the shared area as structs (offsets asserted against protocol.def below) ----------
 struct Sqe {
@@ -105,17 +142,19 @@ struct Row {
   std::string_view doc;
   std::string_view args = {}, result = {};  // opcodes only
   std::string_view writer = {};             // registers only
+  bool slow = false;                        // opcodes only: the speed column
 };
 inline constexpr Row kRows[] = {
 #define MB_CONST(name, value, doc) {Kind::Const, #name, value, doc},
 #define MB_REG(name, offset, field, writer, doc) {Kind::Reg, #name, offset, doc, {}, {}, #writer},
 #define MB_STATUS(name, value, doc) {Kind::Status, #name, value, doc},
 #define MB_FLAG(name, value, doc) {Kind::Flag, #name, value, doc},
-#define MB_OP(name, byte, args, result, doc) {Kind::Op, #name, byte, doc, args, result},
+#define MB_OP(name, byte, handler, speed, args, result, doc) \
+  {Kind::Op, #name, byte, doc, args, result, {}, detail::speed == detail::slow},
 #define MB_ERR(name, code, doc) {Kind::Err, #name, code, doc},
 #define MB_SQE(name, offset, field, doc) {Kind::Sqe, #name, offset, doc},
 #define MB_CQE(name, offset, field, doc) {Kind::Cqe, #name, offset, doc},
-#define MB_SYS(name, number, doc) {Kind::Sys, #name, number, doc},
+#define MB_SYS(name, number, handler, doc) {Kind::Sys, #name, number, doc},
 #include "mailbox/protocol.def"
 };
 
@@ -125,6 +164,9 @@ std::string_view op_name(uint8_t opcode);   // "?" when unknown
 std::string_view err_name(uint32_t code);   // "?" when unknown
 // The NASM include text (pxos_mailbox_gen writes it; tests compare it with the C++ values).
 std::string nasm_include();
+// The WGSL prelude kernels/mailbox_runtime.wgsl includes (lib/mailbox_protocol.wgsl, generated
+// into the build and embedded): every row as a `const`, and mb_known_opcode / mb_known_syscall.
+std::string wgsl_prelude();
 // Markdown tables of every row (docs/mailbox.md embeds them; a test keeps them in sync).
 std::string markdown_tables();
 

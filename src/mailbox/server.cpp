@@ -58,16 +58,8 @@ Server::Server(uint8_t* base, size_t size, ServerConfig cfg)
   mmio_[0] = c::MAGIC;
   mmio_[1] = cfg_.mmio_size;
   if (size_) alloc_ = DataAllocator(c::DATA_OFFSET, uint32_t(size_), c::ALLOC_ALIGN);
-  table_[op::UART_WRITE] = &Server::op_uart_write;
-  table_[op::UART_READ] = &Server::op_uart_read;
-  table_[op::GPU_EXECUTE] = &Server::op_gpu_execute;
-  table_[op::MMIO_READ] = &Server::op_mmio_read;
-  table_[op::MMIO_WRITE] = &Server::op_mmio_write;
-  table_[op::SYSCALL] = &Server::op_syscall;
-  table_[op::ALLOC] = &Server::op_alloc;
-  table_[op::FREE] = &Server::op_free;
-  table_[op::NOP] = &Server::op_nop;
-  table_[op::HALT] = &Server::op_halt;
+#define MB_OP(name, byte, handler, speed, args, result, doc) table_[op::name] = &Server::op_##handler;
+#include "mailbox/protocol.def"
   rng_ ^= uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
@@ -129,7 +121,7 @@ size_t Server::step_v1() {
     // nanoseconds: a BUSY store there only adds one more cache-line round trip with the
     // client, which polls this line, to the latency (docs/mailbox.md).
     uint8_t o = cmd_opcode(cmd);
-    if (o == op::UART_WRITE || o == op::UART_READ || o == op::GPU_EXECUTE) st_rlx(h.status, st::BUSY);
+    if (op_is_slow(o)) st_rlx(h.status, st::BUSY);
     r = timed(cmd, a0, a1);
   }
   st_rlx(h.resp, r.resp);
@@ -383,28 +375,34 @@ Reply Server::op_mmio_write(uint32_t, uint32_t a0, uint32_t a1) {
   return ok();
 }
 
+// SYSCALL: keyed by number (protocol.def's MB_SYS rows); a number without a row is BAD_SYSCALL.
 Reply Server::op_syscall(uint32_t cmd, uint32_t a0, uint32_t a1) {
-  using Sys = Reply (*)(Server&, uint32_t, uint32_t);
-  static constexpr Sys kTable[] = {
-      /* VERSION */ [](Server&, uint32_t, uint32_t) { return ok(c::VERSION, c::MAGIC); },
-      /* TIME_US */ [](Server&, uint32_t, uint32_t) {
-        uint64_t us = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch()).count());
-        return ok(uint32_t(us), uint32_t(us >> 32));
-      },
-      /* ECHO */ [](Server&, uint32_t x, uint32_t y) { return ok(x, y); },
-      /* ADD */ [](Server&, uint32_t x, uint32_t y) { return ok(x + y); },
-      /* RANDOM */ [](Server& s, uint32_t, uint32_t) {
-        s.rng_ ^= s.rng_ << 13; s.rng_ ^= s.rng_ >> 7; s.rng_ ^= s.rng_ << 17;
-        return ok(uint32_t(s.rng_), uint32_t(s.rng_ >> 32));
-      },
-      /* STATS */ [](Server& s, uint32_t, uint32_t) { return ok(uint32_t(s.served_), uint32_t(s.faults_)); },
-  };
-  static_assert(std::size(kTable) == sys::STATS + 1, "SYSCALL table and protocol.def disagree");
+  static constexpr auto kTable = [] {
+    std::array<SysHandler, detail::kSysCount> t{};
+#define MB_SYS(name, number, handler, doc) t[number] = &Server::sys_##handler;
+#include "mailbox/protocol.def"
+    return t;
+  }();
   uint16_t n = cmd_payload(cmd);
-  if (n >= std::size(kTable)) return fault(err::BAD_SYSCALL, "SYSCALL {}", n);
+  if (n >= kTable.size() || !kTable[n]) return fault(err::BAD_SYSCALL, "SYSCALL {}", n);
   return kTable[n](*this, a0, a1);
 }
+
+Reply Server::sys_version(Server&, uint32_t, uint32_t) { return ok(c::VERSION, c::MAGIC); }
+Reply Server::sys_time_us(Server&, uint32_t, uint32_t) {
+  uint64_t us = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch()).count());
+  return ok(uint32_t(us), uint32_t(us >> 32));
+}
+Reply Server::sys_echo(Server&, uint32_t x, uint32_t y) { return ok(x, y); }
+Reply Server::sys_add(Server&, uint32_t x, uint32_t y) { return ok(x + y); }
+Reply Server::sys_random(Server& s, uint32_t, uint32_t) {
+  s.rng_ ^= s.rng_ << 13;
+  s.rng_ ^= s.rng_ >> 7;
+  s.rng_ ^= s.rng_ << 17;
+  return ok(uint32_t(s.rng_), uint32_t(s.rng_ >> 32));
+}
+Reply Server::sys_stats(Server& s, uint32_t, uint32_t) { return ok(uint32_t(s.served_), uint32_t(s.faults_)); }
 
 Reply Server::op_alloc(uint32_t, uint32_t a0, uint32_t) {
   if (a0 == 0) return fault(err::BAD_ARG, "ALLOC of 0 bytes");

@@ -80,16 +80,12 @@ class Server {
 
  private:
   using Handler = Reply (Server::*)(uint32_t cmd, uint32_t arg0, uint32_t arg1);
-  Reply op_uart_write(uint32_t, uint32_t, uint32_t);
-  Reply op_uart_read(uint32_t, uint32_t, uint32_t);
-  Reply op_gpu_execute(uint32_t, uint32_t, uint32_t);
-  Reply op_mmio_read(uint32_t, uint32_t, uint32_t);
-  Reply op_mmio_write(uint32_t, uint32_t, uint32_t);
-  Reply op_syscall(uint32_t, uint32_t, uint32_t);
-  Reply op_alloc(uint32_t, uint32_t, uint32_t);
-  Reply op_free(uint32_t, uint32_t, uint32_t);
-  Reply op_nop(uint32_t, uint32_t, uint32_t);
-  Reply op_halt(uint32_t, uint32_t, uint32_t);
+  // One handler per protocol.def row: op_<handler> for an MB_OP, sys_<handler> for an MB_SYS.
+#define MB_OP(name, byte, handler, speed, args, result, doc) Reply op_##handler(uint32_t cmd, uint32_t arg0, uint32_t arg1);
+#include "mailbox/protocol.def"
+  using SysHandler = Reply (*)(Server&, uint32_t arg0, uint32_t arg1);
+#define MB_SYS(name, number, handler, doc) static Reply sys_##handler(Server&, uint32_t arg0, uint32_t arg1);
+#include "mailbox/protocol.def"
   // Counts the fault (FAULTS, LAST_FAULT) and prints it once per kind; the message is only
   // formatted when printed, so a flood of bad commands costs no formatting.
   template <class... A>

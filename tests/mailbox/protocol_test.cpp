@@ -85,28 +85,73 @@ TEST(MailboxProtocol, DocsCarryTheCurrentTables) {
       << "docs/mailbox.md is stale: paste `pxos_mailbox_gen --markdown` between the markers";
 }
 
-TEST(MailboxProtocol, WgslHandlerConstantsMatchTheTable) {
-  // kernels/mailbox_runtime.wgsl carries its own copy of the constants it uses (WGSL has no
-  // include); every `const MB_...: u32 = ...u;` must equal the table's value.
+TEST(MailboxProtocol, WgslPreludeCarriesEveryRowAndTheRuntimeNoCopy) {
+  // The prelude: one `const <prefix><name>: u32 = 0x..u;` per row, in row order, with its value.
+  std::string pre = wgsl_prelude();
+  size_t pos = 0, n = 0;
+  for (const Row& r : kRows) {
+    std::string decl = "const " + std::string(kind_prefix(r.kind)) + std::string(r.name) + ": u32 = ";
+    size_t at = pre.find(decl, pos);
+    ASSERT_NE(at, std::string::npos) << decl;
+    size_t semi = pre.find(';', at);
+    std::string val = pre.substr(at + decl.size(), semi - at - decl.size());
+    ASSERT_TRUE(!val.empty() && val.back() == 'u') << val;
+    EXPECT_EQ(std::stoul(val, nullptr, 0), r.value) << decl;
+    pos = semi;
+    ++n;
+  }
+  EXPECT_EQ(n, std::size(kRows));
+  // ... and the known-opcode and known-syscall switches list exactly the Op and Sys rows.
+  auto cases_of = [&](const std::string& fn) {
+    size_t f = pre.find("fn " + fn + "(");
+    EXPECT_NE(f, std::string::npos) << fn;
+    size_t c = pre.find("case ", f) + 5, colon = pre.find(':', c);
+    return pre.substr(c, colon - c);
+  };
+  std::string ops, syss;
+  for (const Row& r : kRows) {
+    std::string id = std::string(kind_prefix(r.kind)) + std::string(r.name);
+    if (r.kind == Kind::Op) ops += (ops.empty() ? "" : ", ") + id;
+    if (r.kind == Kind::Sys) syss += (syss.empty() ? "" : ", ") + id;
+  }
+  EXPECT_EQ(cases_of("mb_known_opcode"), ops);
+  EXPECT_EQ(cases_of("mb_known_syscall"), syss);
+  // The runtime keeps no copy of a value: it includes the prelude and declares no MB_ constant,
+  // and every MB_ name it uses is one the prelude declares.
   std::string src = slurp(fs::path(PXOS_SOURCE_DIR_STR) / "kernels" / "mailbox_runtime.wgsl");
   ASSERT_FALSE(src.empty());
-  size_t checked = 0, pos = 0;
-  while ((pos = src.find("const MB_", pos)) != std::string::npos) {
-    size_t colon = src.find(':', pos), eq = src.find('=', pos), semi = src.find(';', pos);
-    ASSERT_TRUE(colon != std::string::npos && eq != std::string::npos && semi != std::string::npos);
-    std::string name = src.substr(pos + 6, colon - pos - 6);
-    std::string val = src.substr(eq + 1, semi - eq - 1);
-    uint32_t v = uint32_t(std::stoul(val, nullptr, 0));
-    bool found = false;
-    for (const Row& r : kRows) {
-      if (std::string(kind_prefix(r.kind)) + std::string(r.name) == name) {
-        EXPECT_EQ(v, r.value) << name;
-        found = true;
-      }
-    }
-    EXPECT_TRUE(found) << name << " is not in protocol.def";
-    ++checked;
-    pos = semi;
+  EXPECT_NE(src.find("#include \"lib/mailbox_protocol.wgsl\""), std::string::npos);
+  EXPECT_EQ(src.find("const MB_"), std::string::npos);
+  EXPECT_FALSE(fs::exists(fs::path(PXOS_SOURCE_DIR_STR) / "kernels" / "lib" / "mailbox_protocol.wgsl"))
+      << "the prelude is generated into the build, never kept in the source tree";
+  size_t used = 0;
+  for (pos = src.find("MB_"); pos != std::string::npos; pos = src.find("MB_", pos)) {
+    size_t e = src.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", pos);
+    std::string id = src.substr(pos, e - pos);
+    pos = e;
+    if (id.back() == '_') continue;  // prose ("the MB_ constants"), not a name
+    EXPECT_NE(pre.find("const " + id + ": u32"), std::string::npos) << id << " is not in the prelude";
+    ++used;
   }
-  EXPECT_GE(checked, 15u);
+  EXPECT_GE(used, 10u);
+}
+
+TEST(MailboxProtocol, OpAndSyscallPropertiesFollowTheRows) {
+  int ops = 0, slow = 0;
+  for (int o = 0; o < 256; ++o) {
+    const Row* row = nullptr;
+    for (const Row& r : kRows)
+      if (r.kind == Kind::Op && r.value == uint32_t(o)) row = &r;
+    EXPECT_EQ(op_known(uint8_t(o)), row != nullptr) << o;
+    EXPECT_EQ(op_is_slow(uint8_t(o)), row && row->slow) << o;
+    ops += row != nullptr;
+    slow += row && row->slow;
+  }
+  EXPECT_GE(ops, 10);  // the seed's ten, and any added since
+  EXPECT_GE(slow, 3);
+  // The seed's BUSY rule: I/O and GPU work report BUSY first, the register-only ones do not.
+  EXPECT_TRUE(op_is_slow(op::UART_WRITE) && op_is_slow(op::UART_READ) && op_is_slow(op::GPU_EXECUTE));
+  EXPECT_FALSE(op_is_slow(op::NOP) || op_is_slow(op::SYSCALL) || op_is_slow(op::ALLOC));
+  EXPECT_TRUE(sys_known(sys::VERSION) && sys_known(sys::STATS));
+  EXPECT_FALSE(sys_known(sys::STATS + 1) || sys_known(0xFFFF) || sys_known(0x10000));
 }

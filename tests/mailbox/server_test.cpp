@@ -186,6 +186,12 @@ TEST(MailboxServer, SyscallTable) {
   EXPECT_EQ(f.v1(cmd(op::SYSCALL, sys::STATS)).resp, 7u);  // 7 served before this one
   EXPECT_EQ(code_of(f.v1(cmd(op::SYSCALL, sys::STATS + 1))), err::BAD_SYSCALL);
   EXPECT_EQ(code_of(f.v1(cmd(op::SYSCALL, 0xFFFF))), err::BAD_SYSCALL);
+  for (uint32_t n = 0; n < 0x10000; n += n < 64 ? 1 : 257) {  // a row is served, any other number refused
+    bool row = false;
+    for (const Row& r : kRows) row |= r.kind == Kind::Sys && r.value == n;
+    EXPECT_EQ(sys_known(n), row) << n;
+    EXPECT_EQ(code_of(f.v1(cmd(op::SYSCALL, uint16_t(n)))) == err::BAD_SYSCALL, !row) << n;
+  }
 }
 
 namespace {
@@ -230,9 +236,9 @@ TEST(MailboxServer, GpuExecuteCpuReferenceAndBadDescriptors) {
 TEST(MailboxServer, UnknownOpcodesAndThreadsKeepServing) {
   Fixture f;
   for (int o = 0; o < 256; ++o) {
-    bool known = o == op::UART_WRITE || o == op::UART_READ || o == op::GPU_EXECUTE || o == op::MMIO_READ ||
-                 o == op::MMIO_WRITE || o == op::SYSCALL || o == op::ALLOC || o == op::FREE || o == op::NOP ||
-                 o == op::HALT;
+    bool known = false;
+    for (const Row& r : kRows) known |= r.kind == Kind::Op && r.value == uint32_t(o);
+    EXPECT_EQ(known, op_known(uint8_t(o))) << o;
     if (known) continue;
     EXPECT_EQ(code_of(f.v1(cmd(uint8_t(o), 0xFFFF, 3))), err::BAD_OPCODE) << o;
   }

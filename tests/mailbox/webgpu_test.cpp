@@ -8,10 +8,21 @@
 
 #include "../gpu/gpu_test_util.hpp"
 #include "mailbox/backends.hpp"
+#include "gpu/kernel_source.hpp"
 #include "mailbox/client.hpp"
 
 using namespace pxos;
 using namespace pxos::mailbox;
+
+TEST(MailboxWebgpu, TheEmbeddedPreludeIsTheTables) {
+  // No GPU needed: the build embedded what pxos_mailbox_gen --wgsl writes from protocol.def.
+  auto e = gpu::embedded_file("lib/mailbox_protocol.wgsl");
+  ASSERT_TRUE(e.has_value()) << "lib/mailbox_protocol.wgsl was not embedded";
+  EXPECT_EQ(std::string(*e), wgsl_prelude());
+  auto k = gpu::load_kernel("mailbox_runtime");
+  ASSERT_TRUE(k.has_value()) << k.error().to_string();
+  EXPECT_NE(k->text.find("fn mb_known_opcode(v: u32) -> bool"), std::string::npos);
+}
 
 TEST(MailboxWebgpu, RingBatchThroughWgslMatchesTheCpuTable) {
   PXOS_REQUIRE_GPU();
