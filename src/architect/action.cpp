@@ -16,6 +16,23 @@ constexpr std::array kKinds{
 #undef X
 };
 
+constexpr FileKind kFileKinds[] = {
+#define WRITES(action, ext, check) {Kind::action, ext, Check::check},
+#include "architect/actions.def"
+};
+// Each file action writes something, and each WRITES row belongs to a file action.
+constexpr bool file_kinds_agree() {
+  for (const KindInfo& k : kKinds) {
+    bool writes = k.needs_file && k.needs_content, has_row = false;
+    for (const FileKind& f : kFileKinds) has_row |= kKinds[size_t(f.action)].name == k.name;
+    if (writes != has_row) return false;
+  }
+  for (const FileKind& f : kFileKinds)
+    if (f.ext.size() < 2 || f.ext[0] != '.') return false;
+  return true;
+}
+static_assert(file_kinds_agree(), "actions.def: a file action without WRITES rows, or a WRITES row for another action");
+
 std::string type_of(const json& v) {
   switch (v.type()) {
     case json::value_t::object: return "object";
@@ -200,6 +217,24 @@ Result<Action> parse_action(std::string_view reply) {
   if (!k.needs_file && !a.file_path.empty())
     return failf(Errc::ArchitectError, "schema violation: action {} takes no \"file_path\"", k.name);
   return a;
+}
+
+std::span<const FileKind> file_kinds() { return kFileKinds; }
+
+std::optional<Check> check_for(Kind action, std::string_view ext) {
+  for (const FileKind& f : kFileKinds)
+    if (f.action == action && f.ext == ext) return f.check;
+  return std::nullopt;
+}
+
+std::string extensions_of(Kind action) {
+  std::vector<std::string_view> exts;
+  for (const FileKind& f : kFileKinds)
+    if (f.action == action) exts.push_back(f.ext);
+  std::string s;
+  for (size_t i = 0; i < exts.size(); ++i)
+    s += std::string(i == 0 ? "" : i + 1 == exts.size() ? " or " : ", ") + std::string(exts[i]);
+  return s;
 }
 
 }  // namespace pxos::architect

@@ -2,6 +2,7 @@
 // validator of every reply come from the same table (actions.def), so they cannot drift apart.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,20 @@ struct KindInfo {
 };
 std::span<const KindInfo> kinds();
 const KindInfo& info(Kind k);  // bounds-checked: an out-of-range kind is an internal error
+
+// What checks a file before it is written (actions.def WRITES rows).
+enum class Check : unsigned char { none, pxasm, nasm, wgsl };
+struct FileKind {
+  Kind action;
+  std::string_view ext;  // lower case, with the dot
+  Check check;
+};
+std::span<const FileKind> file_kinds();
+// The check for a file of extension EXT (lower case, ".md") written by ACTION; nullopt when the
+// action does not write such files.
+std::optional<Check> check_for(Kind action, std::string_view ext);
+// ".pxasm, .asm, .nasm or .s": the extensions ACTION writes, for a refusal.
+std::string extensions_of(Kind action);
 
 struct Action {
   Kind kind = Kind::done;

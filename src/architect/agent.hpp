@@ -1,6 +1,6 @@
 // agent.hpp: the architect's loop. One turn = ask the model (with repair turns for malformed
 // replies), show the action, confirm, apply it through the sandbox, commit, remember the
-// result. Interactive (libedit prompt, /undo /diff /log /quit) or autonomous (--interval,
+// result (agent.cpp: the loop; apply.cpp: applying; console.cpp: terminal and REPL). Interactive (libedit prompt, /undo /diff /log /quit) or autonomous (--interval,
 // --max-iterations, consecutive-failure limit, "done", Ctrl-C after the current step).
 #pragma once
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include "architect/git.hpp"
 #include "architect/prompt.hpp"
 #include "architect/sandbox.hpp"
+#include "architect/state.hpp"
 
 namespace pxos::architect {
 
@@ -29,26 +30,6 @@ struct AgentOptions {
   int repair_attempts = 2;
   std::string state_path, log_path, history_path;
   std::string pxos_exe;     // this binary (for `pxos asm`, `pxos gpu check`)
-};
-
-// The resumable state: goal, iteration and a summary of what happened.
-struct State {
-  std::string goal;
-  int iteration = 0;
-  int consecutive_failures = 0;
-  std::vector<Outcome> history;
-  nlohmann::json to_json() const;
-  static Result<State> from_json(const nlohmann::json& j);
-};
-
-// JSON lines, one object per event, each written with a single write() (O_APPEND).
-class EventLog {
- public:
-  Status open(const std::string& path);
-  void event(const std::string& kind, nlohmann::json fields);
-  ~EventLog();
- private:
-  int fd_ = -1;
 };
 
 struct ActionResult {
@@ -74,7 +55,7 @@ class Agent {
   bool confirm(const Action& a);
   void show(const Action& a);
   void save_state();
-  ActionResult write_checked(const Action& a, const std::string& resolved_rel, const std::string& ext_kind);
+  ActionResult write_checked(const Action& a, const std::string& resolved_rel, Check check);
   Status no_protected_link_to(const std::string& resolved_rel) const;
   ActionResult run_named(const std::string& name, const std::vector<std::string>& args);
   std::vector<std::string> child_env() const;

@@ -8,24 +8,6 @@
 namespace pxos::isa {
 namespace {
 
-// The values named on one side of a stack-effect text ("a b -- a+b": 2 and 1).
-consteval int words(std::string_view s) {
-  int n = 0;
-  bool in = false;
-  for (char c : s) {
-    bool space = c == ' ';
-    if (!space && !in) ++n;
-    in = !space;
-  }
-  return n;
-}
-// The effect text agrees with the pops/pushes columns ("(per call)" goes with VAR, VAR).
-consteval bool effect_agrees(std::string_view text, int pops, int pushes) {
-  size_t dash = text.find("--");
-  if (pops == VAR || pushes == VAR) return pops == pushes && dash == std::string_view::npos;
-  if (dash == std::string_view::npos || text.find("--", dash + 2) != std::string_view::npos) return false;
-  return words(text.substr(0, dash)) == pops && words(text.substr(dash + 2)) == pushes;
-}
 #define X(name, byte, fmt, flow, pops, pushes, effect, doc) \
   static_assert(effect_agrees(effect, pops, pushes), "opcodes.def: the stack effect of " #name " disagrees with its pops/pushes");
 #include "isa/opcodes.def"

@@ -77,6 +77,24 @@ constexpr int pushes_of(Op op) {
   }
   return 0;
 }
+// The stack-effect text of a row agrees with its pops/pushes columns ("a b -- a+b": 2 and 1;
+// "(per call)" goes with VAR, VAR). opcodes.def and hostcalls.def rows are checked with it.
+consteval bool effect_agrees(std::string_view text, int pops, int pushes) {
+  auto words = [](std::string_view s) {  // the values named on one side
+    int n = 0;
+    bool in = false;
+    for (char c : s) {
+      bool space = c == ' ';
+      if (!space && !in) ++n;
+      in = !space;
+    }
+    return n;
+  };
+  size_t dash = text.find("--");
+  if (pops == VAR || pushes == VAR) return pops == pushes && dash == std::string_view::npos;
+  if (dash == std::string_view::npos || text.find("--", dash + 2) != std::string_view::npos) return false;
+  return words(text.substr(0, dash)) == pops && words(text.substr(dash + 2)) == pushes;
+}
 constexpr bool fixed_effect(Op op) { return pops_of(op) != VAR && pushes_of(op) != VAR; }
 
 // Control-flow classes used by the verifier, the predecoder and the hypervisor, from the table.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "isa/isa.hpp"
 #include "vm/machine.hpp"
 
 namespace pxos::vm {
@@ -137,6 +138,19 @@ constexpr HostCall kCalls[] = {
 #undef HOSTCALL
 };
 static_assert(sizeof(kCalls) / sizeof(kCalls[0]) < 256);
+constexpr bool ids_unique() {  // host_table() indexes by id: a second row would hide the first
+  for (size_t i = 0; i < std::size(kCalls); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (kCalls[i].id == kCalls[j].id) return false;
+  return true;
+}
+static_assert(ids_unique(), "hostcalls.def: two host calls share an id");
+#define CAP(...)
+#define HOSTCALL(id, name, cap, pops, pushes, effect, doc) \
+  static_assert(isa::effect_agrees(effect, pops, pushes), "hostcalls.def: the stack effect of " #name " disagrees with its pops/pushes");
+#include "vm/hostcalls.def"
+#undef CAP
+#undef HOSTCALL
 constexpr bool fits_arg_buffers() {  // Machine::host_call passes at most 8 arguments and results
   for (const auto& c : kCalls)
     if (c.pops > 8 || c.pushes > 8) return false;

@@ -333,6 +333,23 @@ TEST(ParseAction, AcceptsAValidActionAndAFence) {
   EXPECT_EQ(b->kind, Kind::done);
 }
 
+TEST(FileKinds, EachWriteActionNamesItsExtensionsAndChecks) {
+  EXPECT_EQ(check_for(Kind::write_asm, ".pxasm"), Check::pxasm);
+  EXPECT_EQ(check_for(Kind::write_asm, ".s"), Check::nasm);
+  EXPECT_EQ(check_for(Kind::write_wgsl, ".wgsl"), Check::wgsl);
+  EXPECT_EQ(check_for(Kind::write_doc, ".md"), Check::none);
+  EXPECT_FALSE(check_for(Kind::write_doc, ".wgsl"));   // another action's extension
+  EXPECT_FALSE(check_for(Kind::write_asm, ".PXASM"));  // the caller lower-cases
+  EXPECT_FALSE(check_for(Kind::read_file, ".md"));     // not a write
+  EXPECT_EQ(extensions_of(Kind::write_asm), ".pxasm, .asm, .nasm or .s");
+  EXPECT_EQ(extensions_of(Kind::write_wgsl), ".wgsl");
+  for (const auto& k : kinds()) {
+    bool writes = k.needs_file && k.needs_content;
+    Kind kind = Kind(&k - kinds().data());
+    EXPECT_EQ(!extensions_of(kind).empty(), writes) << k.name;
+  }
+}
+
 TEST(ParseAction, RefusesWithAReason) {
   struct C { const char* in; const char* why; };
   for (auto c : std::initializer_list<C>{
