@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,8 @@ class Agent {
   void show(const Action& a);
   void save_state();
   ActionResult write_checked(const Action& a, const std::string& resolved_rel, Check check);
+  std::optional<std::string> check_content(const std::string& content, const std::string& resolved_rel, Check check,
+                                           std::string* note);
   Status no_protected_link_to(const std::string& resolved_rel) const;
   ActionResult run_named(const std::string& name, const std::vector<std::string>& args);
   std::vector<std::string> child_env() const;

@@ -76,6 +76,61 @@ Status Agent::no_protected_link_to(const std::string& rel) const {
   return {};
 }
 
+// CONTENT, bound for REL, checked by CHECK in the private temp dir. nullopt when it may be
+// written (*note says what the check found); else the refusal that goes back to the model.
+std::optional<std::string> Agent::check_content(const std::string& content, const std::string& rel, Check check,
+                                                std::string* note) {
+  if (check == Check::none) return std::nullopt;
+  std::string tmpfile = tmpdir_ + "/" + rel.substr(rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/') + 1);
+  std::vector<std::string> argv;
+  std::string what;
+  switch (check) {
+    case Check::none: break;
+    case Check::pxasm:
+      argv = {opt_.pxos_exe, "asm", tmpfile, "-o", tmpdir_ + "/check.pxi"};
+      what = "assembled with pxos asm";
+      break;
+    case Check::nasm: {
+      std::string nasm = os::find_program("nasm", os::kDefaultPath);
+      if (nasm.empty()) return "refused: nasm is not installed, so NASM files cannot be checked";
+      argv = {nasm, "-f", "elf64", "-o", tmpdir_ + "/check.o", tmpfile};
+      what = "assembled with nasm";
+      break;
+    }
+    case Check::wgsl: {
+      auto it = cmds_.commands.find("gpu-check");
+      if (it == cmds_.commands.end() || !it->second.unavailable.empty()) {
+        *note = "NOT compiled: WGSL checking is unavailable in this build (" +
+                (it == cmds_.commands.end() ? std::string("no gpu-check command") : it->second.unavailable) + ")";
+        return std::nullopt;
+      }
+      argv = {opt_.pxos_exe, "gpu", "check", tmpfile};
+      what = "compiled with pxos gpu check";
+      break;
+    }
+  }
+  if (auto s = write_file_atomic(tmpfile, content); !s) return s.error().detail;
+  os::RunOptions o;
+  o.cwd = tmpdir_;
+  o.env = child_env();
+  o.timeout_ms = 120000;
+  o.output_cap = tun::kOutputCapBytes;
+  auto res = os::run_capture(argv, o);
+  std::error_code ec;
+  fs::remove(tmpfile, ec);
+  if (!res) return res.error().detail;
+  std::string out = replace_all(replace_all(res->output, tmpfile, rel), tmpdir_, "$TMP");
+  if (check == Check::wgsl && res->exit_code == errc_exit_status(Errc::GpuUnavailable)) {
+    *note = "NOT compiled: no GPU/WebGPU adapter available here (" + one_line(out, 200) + ")";
+  } else if (!res->ok()) {
+    return fmt::format("{} was NOT written: the check failed ({}):\n{}", rel, res->summary(),
+                       cap_text(out, tun::kOneResultCapChars));
+  } else {
+    *note = what + ": OK";
+  }
+  return std::nullopt;
+}
+
 ActionResult Agent::write_checked(const Action& a, const std::string& rel_in, Check check) {
   ActionResult r;
   auto rel = ws_.resolve(rel_in, Access::Write);
@@ -102,59 +157,7 @@ ActionResult Agent::write_checked(const Action& a, const std::string& rel_in, Ch
   }
   // Check the new content in a private temp dir before it touches the workspace.
   std::string note;
-  if (check != Check::none) {
-    std::string base = rel->substr(rel->rfind('/') == std::string::npos ? 0 : rel->rfind('/') + 1);
-    std::string tmpfile = tmpdir_ + "/" + base;
-    if (auto s = write_file_atomic(tmpfile, a.content); !s) { r.text = s.error().detail; return r; }
-    std::vector<std::string> argv;
-    std::string what;
-    switch (check) {
-      case Check::none: break;
-      case Check::pxasm:
-        argv = {opt_.pxos_exe, "asm", tmpfile, "-o", tmpdir_ + "/check.pxi"};
-        what = "assembled with pxos asm";
-        break;
-      case Check::nasm: {
-        std::string nasm = os::find_program("nasm", os::kDefaultPath);
-        if (nasm.empty()) { r.text = "refused: nasm is not installed, so NASM files cannot be checked"; return r; }
-        argv = {nasm, "-f", "elf64", "-o", tmpdir_ + "/check.o", tmpfile};
-        what = "assembled with nasm";
-        break;
-      }
-      case Check::wgsl: {
-        auto it = cmds_.commands.find("gpu-check");
-        if (it == cmds_.commands.end() || !it->second.unavailable.empty()) {
-          note = "NOT compiled: WGSL checking is unavailable in this build (" +
-                 (it == cmds_.commands.end() ? std::string("no gpu-check command") : it->second.unavailable) + ")";
-        } else {
-          argv = {opt_.pxos_exe, "gpu", "check", tmpfile};
-          what = "compiled with pxos gpu check";
-        }
-        break;
-      }
-    }
-    if (!argv.empty()) {
-      os::RunOptions o;
-      o.cwd = tmpdir_;
-      o.env = child_env();
-      o.timeout_ms = 120000;
-      o.output_cap = tun::kOutputCapBytes;
-      auto res = os::run_capture(argv, o);
-      std::error_code ec;
-      fs::remove(tmpfile, ec);
-      if (!res) { r.text = res.error().detail; return r; }
-      std::string out = replace_all(replace_all(res->output, tmpfile, *rel), tmpdir_, "$TMP");
-      if (check == Check::wgsl && res->exit_code == errc_exit_status(Errc::GpuUnavailable)) {
-        note = "NOT compiled: no GPU/WebGPU adapter available here (" + one_line(out, 200) + ")";
-      } else if (!res->ok()) {
-        r.text = fmt::format("{} was NOT written: the check failed ({}):\n{}", *rel, res->summary(),
-                             cap_text(out, tun::kOneResultCapChars));
-        return r;
-      } else {
-        note = what + ": OK";
-      }
-    }
-  }
+  if (auto refused = check_content(a.content, *rel, check, &note)) { r.text = *refused; return r; }
   if (auto s = ws_.write(*rel, a.content); !s) { r.text = s.error().detail; return r; }
   // The model's words go into history that `git log` prints raw later: escaped here.
   std::string msg = fmt::format("architect: {}\n\n{}\n\nAction: {}\nFile: {}\nCheck: {}", printable(one_line(a.task, 120)),
