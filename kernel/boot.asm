@@ -99,7 +99,9 @@ _start:
         shl eax, LARGE_PAGE_SHIFT
         or eax, PTE_P | PTE_RW | PTE_PS
         cmp ecx, USER_PAGE_INDEX
-        jne .not_user
+        jb .not_user
+        cmp ecx, USER_PAGE_INDEX + USER_PAGES
+        jae .not_user
         or eax, PTE_US
 .not_user:
         mov [pd_low + ecx * 8], eax
@@ -147,7 +149,9 @@ _start:
 ; The command line (long mode, after cpu_init).
 ; ---------------------------------------------------------------------------------------
 bits 64
-; parse_cmdline: "mbtimeout=MS" on the multiboot command line sets the READY wait.
+; parse_cmdline: "mbtimeout=MS" on the multiboot command line sets the READY wait; "modules"
+; runs the boot modules (pxos boot --module) instead of the self-tests; "guestprobe=1|2" makes
+; the ring-3 guest runtime touch an I/O port / kernel memory (the containment tests).
 parse_cmdline:
         mov esi, [boot_info]
         test esi, esi
@@ -178,9 +182,30 @@ parse_cmdline:
 .scan:
         mov rax, 'mbtimeou'
         mov rdx, 'panictes'
+        mov r8, 'guestpro'
 .find:
         cmp byte [rsi], 0
         je .out
+        cmp dword [rsi], 'modu'         ; "modules"
+        jne .not_modules
+        cmp word [rsi + 4], 'le'
+        jne .not_modules
+        cmp byte [rsi + 6], 's'
+        jne .not_modules
+        mov byte [module_mode], 1
+.not_modules:
+        cmp [rsi], r8                   ; "guestprobe=D"
+        jne .not_probe
+        cmp word [rsi + 8], 'be'
+        jne .not_probe
+        cmp byte [rsi + 10], '='
+        jne .not_probe
+        movzx ecx, byte [rsi + 11]
+        sub ecx, '0'
+        cmp ecx, 2
+        ja .not_probe
+        mov [guest_probe], cl
+.not_probe:
         cmp [rsi], rdx                  ; "panictest": a ring-0 #UD to show the panic path
         jne .not_panic
         cmp byte [rsi + 8], 't'
@@ -219,6 +244,8 @@ parse_cmdline:
 
 section .data
 panic_test: db 0
+module_mode: db 0
+guest_probe: db 0
 
 section .rodata
 msg_no_lm: db "pxos: this CPU has no long mode", 13, 10, 0

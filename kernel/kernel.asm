@@ -2,6 +2,8 @@
 ; includes (docs/microkernel.md, "Source layout"):
 ;   entry (32-bit) → long mode → CPU tables → TSC calibration → ACPI/PCI scan → mailbox BAR
 ;   → mailboxd handshake → hello (v1) → ring batch (v2) → ring-3 task → figures → debug-exit
+;   With "modules" on the command line (pxos boot --module) the handshake is followed by the
+;   boot modules instead (modules.asm): each one a PixelVM program run in ring 3.
 %include "layout.inc"                  ; addresses, sizes, selectors, ports
 %include "defs.inc"                    ; tunables and the PRINT/STAT macros
 %include "kernel_exits.inc"            ; generated from src/boot/exits.def
@@ -14,6 +16,7 @@
 %include "pci.asm"
 %include "mailbox.asm"
 %include "user.asm"
+%include "modules.asm"
 
 ; VGA row-0 markers: one column per stage, green when reached, red on failure.
 %macro MARK 2                           ; column, character
@@ -125,6 +128,12 @@ long_mode_entry:
         call mb_init
         call rdtsc64
         mov [tsc_mailbox_ready], rax
+        cmp byte [module_mode], 0
+        je .self_tests
+        call modules_run
+        MARK 7, 'V'
+        jmp .figures
+.self_tests:
         call mb_hello_v1
         call rdtsc64
         mov [tsc_hello], rax
@@ -147,6 +156,7 @@ long_mode_entry:
         MARK 7, '3'
 
         ; ---- figures ------------------------------------------------------------------------
+.figures:
         PRINT "boot phases (ns since the first instruction):", 10
         mov rsi, ph_long
         mov rax, [tsc_long_mode]
@@ -157,9 +167,12 @@ long_mode_entry:
         mov rsi, ph_mb
         mov rax, [tsc_mailbox_ready]
         call print_phase
+        cmp byte [module_mode], 0       ; no hello in module mode
+        jne .no_hello
         mov rsi, ph_hello
         mov rax, [tsc_hello]
         call print_phase
+.no_hello:
         ; The host runtime's work is done: HALT it (it completes, then mailboxd stops).
         mov edi, MB_CMD(MB_OP_HALT, MB_KERNEL_TID, 0)
         xor r11d, r11d
@@ -168,8 +181,10 @@ long_mode_entry:
         call mb_must
         PRINT "mailbox: HALT sent; mailboxd stops", 10
         MARK 8, 'K'
+        mov al, [mod_exit]              ; EXIT_PASS unless a module failed
+        cmp al, EXIT_PASS
+        jne kernel_exit
         PRINT "pxos: PASS", 10
-        mov al, EXIT_PASS
         jmp kernel_exit
 
 ; kernel_exit: al = isa-debug-exit code. Prints it, exits QEMU; halts if the device is absent.

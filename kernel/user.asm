@@ -3,27 +3,32 @@
 ; the host runtime (mailboxd) decides. The gate itself checks every argument. ring3_tests
 ; runs the three tasks (the allowed one, a port access, a kernel-memory read) for kernel.asm.
 ;
-;   syscall ABI (rax = number; rdi, rsi, rdx = arguments; rax = result, rdx = STATUS):
+;   syscall ABI (rax = number; rdi, rsi, rdx, r10 = arguments; rax = result, rdx = STATUS):
 ;     0 EXIT      rdi = code                         the task ends; enter_user returns code
 ;     1 MAILBOX   rdi = opcode, rsi = payload,       one v1 command as thread MB_USER_TID;
-;                 rdx = ARG0, r10 = ARG1             rax = RESP, rdx = STATUS (-1: refused)
+;                 rdx = ARG0, r10 = ARG1             rax = RESP, rdx = STATUS (-1: refused), r8 = RESP1
 ;     2 MB_WRITE  rdi = data offset, rsi = user ptr, copy user bytes into the data area
 ;                 rdx = length                       rax = 0 or -1 (out of bounds)
 ;     3 MB_READ   same, the other way
+;     4.. the PixelVM guest's calls (WRITE, READ, REPORT, GPU, MARK): src/boot/guest.def and
+;         modules.asm, which serves them.
 
-SYS_EXIT     equ 0
-SYS_MAILBOX  equ 1
-SYS_MB_WRITE equ 2
-SYS_MB_READ  equ 3
+; The numbers (SYS_*) and the module guest's calls (4 and up) are rows of src/boot/guest.def,
+; generated into kernel_exits.inc.
 
 section .data
 syscall_user_rsp: dq 0
+sys_quiet: db 0                         ; 1 while modules run: the gate does not log each call
 
 section .rodata
 align 8
 syscall_table:                          ; bounds-checked: index < SYSCALL_COUNT
         dq sys_exit, sys_mailbox, sys_mb_write, sys_mb_read
+        dq sys_write, sys_read, sys_report, sys_gpu, sys_mark       ; modules.asm
 SYSCALL_COUNT equ ($ - syscall_table) / 8
+%if SYSCALL_COUNT != SYS_COUNT
+  %error "syscall_table and src/boot/guest.def disagree on the syscalls"
+%endif
 
 ; Opcodes ring 3 may ask for: a byte map over the opcode space (1 = allowed), built from the
 ; generated opcode names. HALT, MMIO and GPU_EXECUTE stay with the kernel.
@@ -117,16 +122,21 @@ syscall_entry:
         o64 sysret
 
 sys_exit:
+        cmp byte [sys_quiet], 0
+        jne .quiet
         PRINT "ring3: task exit("
         mov rax, rdi
         call print_dec
         PRINT ")", 10
+.quiet:
         mov rax, rdi
         mov rsp, [user_return_rsp]
         ret
 
 ; sys_mailbox: rdi = opcode, rsi = payload, rdx = ARG0.
 sys_mailbox:
+        cmp byte [sys_quiet], 0         ; a module's host calls are not logged one by one
+        jne .checked
         push rdx
         PRINT "ring3: syscall MAILBOX op=0x"
         mov rax, rdi
@@ -138,6 +148,7 @@ sys_mailbox:
         mov rax, rdx
         call print_hex32
         pop rdx
+.checked:
         cmp rdi, 255
         ja .refuse
         cmp byte [user_op_allowed + rdi], 0
@@ -154,6 +165,8 @@ sys_mailbox:
         pushf
         cmp byte [mb_timed_out], 0
         jne .timeout
+        cmp byte [sys_quiet], 0
+        jne .quiet
         PRINT " -> status 0x"
         push rax
         mov eax, edx
@@ -162,8 +175,9 @@ sys_mailbox:
         pop rax
         call print_hex32
         call print_nl
+.quiet:
         popf
-        mov eax, eax                    ; RESP, zero-extended
+        mov eax, eax                    ; RESP, zero-extended (r8d = RESP1, from mb_call)
         ret
 .timeout:
         popf
@@ -171,7 +185,10 @@ sys_mailbox:
         mov rsi, name_user_mailbox
         jmp mb_fail                     ; a dead mailboxd is fatal for everyone
 .refuse:
+        cmp byte [sys_quiet], 0
+        jne .refuse_quiet
         PRINT " -> refused by the gate", 10
+.refuse_quiet:
         mov rax, -1
         mov rdx, -1
         ret
@@ -396,6 +413,21 @@ user_kmem:
         mov eax, SYS_EXIT
         mov edi, 99
         syscall
+
+; ---- the PixelVM guest (modules.asm enters it once per module) --------------------------
+extern pxos_guest_main                  ; kernel/vm/guest.cpp, linked into .user (guest.o)
+; guest_entry: the ABI's 16-byte aligned stack, the argument block in rdi, EXIT with the result.
+guest_entry:
+        and rsp, -16
+        lea rdi, [rel guest_args]
+        call pxos_guest_main
+        mov rdi, rax
+        mov eax, SYS_EXIT
+        syscall
+        ud2
+
+align 8
+guest_args: times GA_SIZE db 0          ; filled by modules.asm before each entry (guest.def)
 
 u_msg:  db "Hello from GPU OS!"
 U_MSG_LEN equ $ - u_msg

@@ -15,12 +15,14 @@ namespace pxos::boot {
 // isa-debug-exit values the kernel writes, one per row of src/boot/exits.def (the kernel's
 // EXIT_* symbols are generated from the same rows).
 enum class KernelExit : uint8_t {
-#define X(name, value, sym, doc) name = value,
+#define X(name, value, sym, errc, doc) name = value,
 #include "boot/exits.def"
 #undef X
 };
 // The text for a debug-exit value; empty when the value is not in the table.
 std::string_view kernel_exit_text(unsigned value);
+// The error kind (hence `pxos boot`'s exit status) of a debug-exit value; BootError when unknown.
+Errc kernel_exit_errc(unsigned value);
 // kernel_exits.inc for the NASM kernel: "EXIT_PASS equ 0x10 ; ..." per row of exits.def.
 std::string exits_nasm_include();
 
@@ -40,6 +42,13 @@ struct Options {
   bool no_ivshmem = false;
   std::vector<std::string> mailboxd_cmd;  // argv; "{file}" is replaced by the shared file
   bool quiet = false;                // do not stream serial / mailboxd output
+  // Boot modules (docs/microkernel.md, "Modules"): mailboxd serves them (MODULE), the kernel
+  // runs each in its ring-3 PixelVM. Their output streams as source "guest".
+  std::vector<std::string> modules;  // FILE.pxi | FILE.pxasm | KEY.png | ARCHIVE.pxa:ENTRY
+  std::vector<std::string> grant;    // capabilities for modules without a manifest
+  uint64_t seed = 0, max_steps = 0, max_output = 0;
+  uint32_t memory_words = 0;
+  std::string probe;                 // (test) "1" | "2": the guest runtime touches a port / kernel memory
 };
 
 struct Report {
@@ -49,15 +58,20 @@ struct Report {
   bool timed_out = false;
   std::map<std::string, uint64_t> stats;  // "stat name=value" lines of the kernel
   std::string serial;           // the serial transcript
-  std::string mailboxd_out;     // what mailboxd printed (UART_WRITE goes to its stdout)
+  std::string mailboxd_out;     // what mailboxd printed (UART_WRITE goes to its stdout, except with modules)
+  std::string guest_out;        // the modules' output (UART_WRITE through mailboxd), with modules
+  // One line per module that failed, in boot order: "module N (SPEC): what happened", with
+  // mailboxd's own line for what it refused (missing, tampered, too large).
+  std::vector<std::string> module_failures;
   double hello_ms = -1;         // QEMU start → mailboxd printed "Hello from GPU OS!"
   double total_ms = 0;          // QEMU start → QEMU exit
   std::string shared_file;      // the ivshmem file (kept only with keep)
   std::string verdict() const;  // one line
 };
 
-// Where output lines go while the run streams: (source, line) with source "serial" or
-// "mailboxd"; the default writes to stdout.
+// Where output lines go while the run streams: (source, line) with source "serial",
+// "mailboxd" or "guest"; the default writes guest lines to stdout and, with modules, the rest to
+// stderr (so that `pxos boot --module X` prints on stdout what `pxos run X` does).
 using Sink = std::function<void(std::string_view source, std::string_view line)>;
 
 // Runs one boot. Errors: Unsupported when QEMU is missing (the message says what to install),

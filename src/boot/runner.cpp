@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <map>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -172,13 +173,36 @@ struct SignalScope {
 
 std::string_view kernel_exit_text(unsigned value) {
   switch (value) {
-#define X(name, v, sym, doc) \
+#define X(name, v, sym, errc, doc) \
   case v: return doc;
 #include "boot/exits.def"
 #undef X
   }
   return {};
 }
+
+Errc kernel_exit_errc(unsigned value) {
+  switch (value) {
+#define X(name, v, sym, errc, doc) \
+  case v: return Errc::errc;
+#include "boot/exits.def"
+#undef X
+  }
+  return Errc::BootError;
+}
+
+namespace {
+// "module N: text" → N and text; false for other lines.
+bool module_line(std::string_view line, size_t prefix_len, unsigned& n, std::string_view& text) {
+  line.remove_prefix(prefix_len);
+  size_t i = 0;
+  n = 0;
+  while (i < line.size() && i < 6 && line[i] >= '0' && line[i] <= '9') n = n * 10 + unsigned(line[i++] - '0');
+  if (i == 0 || line.substr(i, 2) != ": ") return false;
+  text = line.substr(i + 2);
+  return true;
+}
+}  // namespace
 
 std::string Report::verdict() const {
   if (timed_out) return "boot: TIMEOUT: QEMU did not finish in time (killed)";
@@ -212,13 +236,15 @@ std::string default_kernel(bool iso) {
 
 Result<Report> run(const Options& opt, const Sink& sink_in) {
   Sink sink = sink_in;
+  const bool modules = !opt.modules.empty();
   if (!sink && !opt.quiet)
-    sink = [](std::string_view src, std::string_view line) {
-      if (src == "serial")
-        std::fprintf(stdout, "%.*s\n", int(line.size()), line.data());
+    sink = [modules](std::string_view src, std::string_view line) {
+      FILE* to = modules && src != "guest" ? stderr : stdout;
+      if (src == "serial" || src == "guest")
+        std::fprintf(to, "%.*s\n", int(line.size()), line.data());
       else
-        std::fprintf(stdout, "  [%.*s] %.*s\n", int(src.size()), src.data(), int(line.size()), line.data());
-      std::fflush(stdout);
+        std::fprintf(to, "  [%.*s] %.*s\n", int(src.size()), src.data(), int(line.size()), line.data());
+      std::fflush(to);
     };
 
   // ---- what we need on the host ------------------------------------------------------------
@@ -263,6 +289,28 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
   } unlink_guard{shared, opt.keep};
   if (!ok_size) return failf(Errc::Io, "{}: cannot size the shared file: {}", shared, errno_text(trunc_errno));
 
+  // With modules, mailboxd's UART output comes through a FIFO of its own, apart from its log.
+  std::string uart_fifo;
+  int uart_fd = -1;
+  struct CloseFifo {
+    std::string& path;
+    int& fd;
+    ~CloseFifo() {
+      if (fd >= 0) ::close(fd);
+      if (!path.empty()) ::unlink(path.c_str());
+    }
+  } fifo_guard{uart_fifo, uart_fd};
+  if (modules) {
+    uart_fifo = shared + ".uart";
+    if (::mkfifo(uart_fifo.c_str(), 0600) != 0) {
+      int e = errno;
+      uart_fifo.clear();
+      return failf(Errc::Io, "{}.uart: cannot create the UART FIFO: {}", shared, errno_text(e));
+    }
+    uart_fd = ::open(uart_fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // before mailboxd opens it to write
+    if (uart_fd < 0) return failf(Errc::Io, "{}: cannot open the UART FIFO: {}", uart_fifo, errno_text(errno));
+  }
+
   SignalScope signals;
   Report rep;
   rep.shared_file = shared;
@@ -291,6 +339,15 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
       if (exe.empty()) return fail(Errc::Io, "/proc/self/exe: cannot find the pxos binary for mailboxd");
       argv = {exe, "mailboxd", "--file", shared};
     }
+    if (modules && opt.mailboxd_cmd.empty()) {
+      argv.insert(argv.end(), {"--uart", uart_fifo});
+      for (const auto& m : opt.modules) argv.insert(argv.end(), {"--module", m});
+      for (const auto& g : opt.grant) argv.insert(argv.end(), {"--grant", g});
+      if (opt.seed) argv.insert(argv.end(), {"--seed", std::to_string(opt.seed)});
+      if (opt.max_steps) argv.insert(argv.end(), {"--max-steps", std::to_string(opt.max_steps)});
+      if (opt.max_output) argv.insert(argv.end(), {"--max-output", std::to_string(opt.max_output)});
+      if (opt.memory_words) argv.insert(argv.end(), {"--memory-words", std::to_string(opt.memory_words)});
+    }
     auto c = spawn(argv);
     if (!c) return std::unexpected(c.error());
     mb = *c;
@@ -312,7 +369,10 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     qa.insert(qa.end(), {"-cdrom", kernel, "-boot", "d"});
   } else {
     qa.insert(qa.end(), {"-kernel", kernel});
-    if (!opt.append.empty()) qa.insert(qa.end(), {"-append", opt.append});
+    std::string append = opt.append;
+    if (modules) append += std::string(append.empty() ? "" : " ") + "modules";
+    if (!opt.probe.empty()) append += " guestprobe=" + opt.probe;
+    if (!append.empty()) qa.insert(qa.end(), {"-append", append});
   }
   if (!opt.no_ivshmem)
     qa.insert(qa.end(), {"-object", "memory-backend-file,id=mb,share=on,mem-path=" + shared + ",size=1M",
@@ -327,8 +387,22 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
   // ---- stream until QEMU is done -------------------------------------------------------------
   LineBuf serial{"serial", &rep.serial, &sink};
   LineBuf mbout{"mailboxd", &rep.mailboxd_out, &sink};
+  LineBuf guest{"guest", &rep.guest_out, &sink};
+  std::map<unsigned, std::string> refused;  // mailboxd's own line per module it could not serve
+  auto spec_of = [&](unsigned n) { return n < opt.modules.size() ? opt.modules[n] : std::string("?"); };
   mbout.on_line = [&](std::string_view line) {
     if (rep.hello_ms < 0 && line.find(kHello) != std::string_view::npos) rep.hello_ms = ms_since(t0);
+    unsigned n;
+    std::string_view text;
+    if (line.starts_with("mailboxd: module ") && module_line(line, 17, n, text)) refused[n] = std::string(text);
+  };
+  serial.on_line = [&](std::string_view line) {
+    unsigned n;
+    std::string_view text;
+    if (!line.starts_with("module ") || !module_line(line, 7, n, text)) return;
+    if (text.starts_with("halted") || text.starts_with("stat ")) return;
+    std::string what = text.starts_with("FAIL: ") && refused.count(n) ? refused[n] : std::string(text);
+    rep.module_failures.push_back(fmt::format("module {} ({}): {}", n, spec_of(n), what));
   };
   bool qm_open = true, mb_open = mb.out >= 0, interrupted = false;
   while (qm_open) {
@@ -337,10 +411,11 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
       rep.timed_out = true;
       break;
     }
-    std::array<pollfd, 3> fds{};
+    std::array<pollfd, 4> fds{};
     nfds_t n = 0;
     fds[n++] = {qm.out, POLLIN, 0};
     if (mb_open) fds[n++] = {mb.out, POLLIN, 0};
+    if (uart_fd >= 0) fds[n++] = {uart_fd, POLLIN, 0};
     if (signals.ok) fds[n++] = {g_signal_pipe[0], POLLIN, 0};
     int r = ::poll(fds.data(), n, int(left_ms) + 1);
     if (r < 0 && errno != EINTR) return failf(Errc::Io, "poll: {}", errno_text(errno));
@@ -350,6 +425,13 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
         qm_open = drain(qm.out, serial);
       } else if (mb_open && fds[i].fd == mb.out) {
         mb_open = drain(mb.out, mbout);
+      } else if (uart_fd >= 0 && fds[i].fd == uart_fd) {
+        // EOF before mailboxd opened it (or after it closed it) is not the end: keep polling
+        // only while there is data (POLLHUP with no writer would spin).
+        if (!drain(uart_fd, guest) || (fds[i].revents & POLLHUP)) {
+          ::close(uart_fd);
+          uart_fd = -1;
+        }
       } else {
         interrupted = true;
       }
@@ -370,6 +452,12 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     while (mb_open) mb_open = drain(mb.out, mbout);
     mbout.finish();
   }
+  if (uart_fd >= 0) {
+    drain(uart_fd, guest);
+    ::close(uart_fd);
+    uart_fd = -1;
+  }
+  guest.finish();
   if (interrupted) return fail(Errc::BootError, "interrupted: QEMU and mailboxd stopped");
 
   rep.qemu_status = qm.status;

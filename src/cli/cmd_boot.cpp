@@ -1,5 +1,7 @@
 // cmd_boot.cpp: `pxos boot`: the microkernel in QEMU with mailboxd; exits with its pass/fail.
 #include <cstdio>
+
+#include <fmt/format.h>
 #include <memory>
 
 #include "boot/boot.hpp"
@@ -27,16 +29,29 @@ void run(const Opts& a) {
   }
   if (o.timeout_s <= 0) throw Failure(Error{Errc::Usage, "--timeout: must be positive"});
   boot::Report r = must(boot::run(o));
-  std::printf("\n%s\n", r.verdict().c_str());
-  if (!r.stats.empty()) {
-    std::printf("figures (kernel TSC; wall clock from QEMU start):\n");
-    for (auto& [k, v] : r.stats) std::printf("  %-28s %llu\n", k.c_str(), (unsigned long long)v);
+  // With modules, stdout is the modules' output alone (as `pxos run` prints it): the rest goes to stderr.
+  FILE* info = o.modules.empty() ? stdout : stderr;
+  if (!o.quiet || o.modules.empty()) {
+    std::fprintf(info, "\n%s\n", r.verdict().c_str());
+    if (!r.stats.empty()) {
+      std::fprintf(info, "figures (kernel TSC; wall clock from QEMU start):\n");
+      for (auto& [k, v] : r.stats) std::fprintf(info, "  %-28s %llu\n", k.c_str(), (unsigned long long)v);
+    }
+    if (r.hello_ms >= 0) std::fprintf(info, "  %-28s %.1f\n", "wall_hello_ms", r.hello_ms);
+    std::fprintf(info, "  %-28s %.1f\n", "wall_total_ms", r.total_ms);
+    if (o.keep) std::fprintf(info, "kept: %s and %s.serial.txt\n", r.shared_file.c_str(), r.shared_file.c_str());
+  } else {
+    std::fwrite(r.guest_out.data(), 1, r.guest_out.size(), stdout);  // --quiet: the output, at the end
   }
-  if (r.hello_ms >= 0) std::printf("  %-28s %.1f\n", "wall_hello_ms", r.hello_ms);
-  std::printf("  %-28s %.1f\n", "wall_total_ms", r.total_ms);
-  if (o.keep) std::printf("kept: %s and %s.serial.txt\n", r.shared_file.c_str(), r.shared_file.c_str());
   std::fflush(stdout);
-  if (!r.passed) throw Failure(Error{Errc::BootError, r.verdict()});
+  if (!r.passed) {
+    // The exit status is the kernel's exit code's row (exits.def): one per kind of bad module.
+    Errc code = r.kernel_exit >= 0 ? boot::kernel_exit_errc(unsigned(r.kernel_exit)) : Errc::BootError;
+    if (code == Errc::Ok) code = Errc::BootError;
+    std::string line = r.module_failures.empty() ? r.verdict() : "boot: " + r.module_failures.front();
+    if (r.module_failures.size() > 1) line += fmt::format(" (and {} more failed)", r.module_failures.size() - 1);
+    throw Failure(Error{code, line});
+  }
 }
 }  // namespace
 
@@ -51,6 +66,16 @@ static pxos::cli::Register reg(80, [](CLI::App& app) {
   s->add_option("--accel", a->o.accel, "tcg (default) | kvm | auto (kvm when /dev/kvm is usable)")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   s->add_option("--append", a->o.append, "kernel command line (e.g. mbtimeout=100)");
   s->add_flag("--quiet", a->o.quiet, "do not stream the serial console and mailboxd output");
+  s->add_option("--module", a->o.modules, "boot module(s), run in order by the kernel's PixelVM in ring 3: FILE.pxi, FILE.pxasm, "
+                "a god-pixel key / self-bootstrapping PNG, or ARCHIVE.pxa:ENTRY; stdout is then their output")
+      ->expected(1, -1);
+  s->add_option("--grant", a->o.grant, "capability for modules without a manifest (clock, random, input are granted)");
+  s->add_option("--seed", a->o.seed, "seed of the modules' random host calls (default: pxos run's)");
+  s->add_option("--max-steps", a->o.max_steps, "fuel of each module without a manifest (0: unlimited)");
+  s->add_option("--max-output", a->o.max_output, "output bytes of each module without a manifest (0: unlimited)");
+  s->add_option("--memory-words", a->o.memory_words, "data memory words of each module without a manifest (default 1024)");
+  s->add_option("--guest-probe", a->o.probe, "(test) the guest runtime reads an I/O port (1) or kernel memory (2) before each module")
+      ->check(CLI::IsMember({"1", "2"}));
   // test hooks for the bad cases
   s->add_flag("--no-mailboxd", a->o.no_mailboxd, "(test) start no mailboxd: the kernel must time out");
   s->add_flag("--no-ivshmem", a->o.no_ivshmem, "(test) give QEMU no mailbox device");

@@ -11,11 +11,22 @@
 #include <memory>
 #include <string>
 
+#include "cli/boot_modules.hpp"
 #include "cli/command.hpp"
 #include "common/fs.hpp"
 #include "mailbox/backends.hpp"
 #include "mailbox/serve.hpp"
 #include "mailbox/tsc.hpp"
+#include "vm/hostcalls.hpp"
+#include "vm/limits.hpp"
+
+namespace pxos::cli {
+// The hook lives here, with its one user; boot_modules.cpp fills it when its row is built.
+ModuleSourceFactory& module_source_factory() {
+  static ModuleSourceFactory f;
+  return f;
+}
+}  // namespace pxos::cli
 
 namespace {
 using namespace pxos;
@@ -31,6 +42,10 @@ struct Opts {
   double stats_every = 0;
   int cpu = -1;
   bool quiet = false, force = false;
+  // boot modules (MODULE): specs in order, and the defaults for modules without a manifest
+  std::vector<std::string> modules, grant;
+  uint64_t seed = 0, max_steps = 0, max_output = 0;
+  uint32_t memory_words = 0;
 };
 
 Result<std::pair<uint32_t, uint32_t>> parse_window(const std::string& s) {
@@ -71,6 +86,20 @@ void run(const Opts& o) {
   }
   cfg.uart_out = out_fd;
   cfg.uart_in = in_fd;
+  if (!o.modules.empty()) {
+    if (!cli::module_source_factory())
+      throw Failure({Errc::Unsupported, "mailboxd --module: this pxos was built without the module loader (hv, asm)"});
+    cli::BootDefaults d;
+    d.caps = vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random) | vm::cap_bit(vm::Cap::input) |
+             must(vm::parse_caps(o.grant, "--grant"));  // pxos run's defaults, plus what is granted
+    d.seed = o.seed;
+    d.max_steps = o.max_steps;
+    d.max_output = o.max_output;
+    d.memory_words = o.memory_words;
+    if (d.memory_words > vm::kMaxMemoryWords)
+      throw Failure({Errc::Usage, fmt::format("--memory-words {}: must be 1..{}", d.memory_words, vm::kMaxMemoryWords)});
+    cfg.modules = cli::module_source_factory()(o.modules, d);
+  }
   if (o.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -118,6 +147,12 @@ static pxos::cli::Register reg(70, [](CLI::App& app) {
   s->add_option("--mmio-window", o->mmio, "device window BASE:SIZE for MMIO_READ/WRITE (default 0xFEB00000:0x1000)");
   s->add_option("--cpu", o->cpu, "pin the serving thread to this CPU");
   s->add_flag("--quiet", o->quiet, "no start-up line and no exit statistics");
+  s->add_option("--module", o->modules, "boot module for the kernel's MODULE requests, in order: FILE.pxi, FILE.pxasm, a god-pixel key PNG, or ARCHIVE.pxa:ENTRY (repeatable)");
+  s->add_option("--grant", o->grant, "capability for boot modules without a manifest (clock, random, input are granted)");
+  s->add_option("--seed", o->seed, "seed of the boot modules' random host calls (default: pxos run's)");
+  s->add_option("--max-steps", o->max_steps, "fuel of each boot module without a manifest (0: unlimited)");
+  s->add_option("--max-output", o->max_output, "output bytes of each boot module without a manifest (0: unlimited)");
+  s->add_option("--memory-words", o->memory_words, "data memory words of each boot module without a manifest (default 1024)");
   s->add_flag("--force", o->force, "serve an existing non-empty file that has no mailbox MAGIC (its bytes are overwritten)");
   s->callback([o] { run(*o); });
 });

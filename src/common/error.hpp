@@ -36,6 +36,7 @@ std::unexpected<Error> failf(Errc c, fmt::format_string<A...> f, A&&... a) {
   return std::unexpected(Error{c, fmt::format(f, std::forward<A>(a)...)});
 }
 
+#if __cpp_exceptions  // the freestanding VM build (kernel/vm) has none: it never unwraps with must()
 // Thrown only at the CLI boundary (or across C callbacks) and turned back into an exit code.
 struct Failure : std::exception {
   Error err;
@@ -52,5 +53,6 @@ T must(Result<T> r) {
 inline void must(Status r) {
   if (!r) throw Failure(std::move(r.error()));
 }
+#endif
 
 }  // namespace pxos

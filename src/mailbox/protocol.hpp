@@ -41,13 +41,16 @@ namespace sys {  // SYSCALL numbers
 
 // ---- what the rows say about each opcode and syscall byte --------------------------------
 namespace detail {
+// Not constexpr: reaching it while building a table below is a compile error that names the
+// problem (a throw would do the same, but the kernel's freestanding guest has no exceptions).
+inline void table_error(const char*) {}
 inline constexpr uint8_t fast = 1, slow = 2;  // the speed column; 0 = no such opcode
 inline constexpr std::array<uint8_t, 256> kOpSpeed = [] {
   std::array<uint8_t, 256> t{};
   int rows = 0, distinct = 0;
 #define MB_OP(name, byte, handler, speed, args, result, doc) distinct += t[byte] == 0, t[byte] = speed, ++rows;
 #include "mailbox/protocol.def"
-  if (rows != distinct) throw "protocol.def: two opcodes share a byte";  // not a constant: a compile error
+  if (rows != distinct) table_error("protocol.def: two opcodes share a byte");  // not a constant: a compile error
   return t;
 }();
 inline constexpr uint16_t kSysNumbers[] = {
@@ -58,7 +61,7 @@ inline constexpr size_t kSysCount = [] {  // one past the highest syscall number
   size_t n = 0;
   for (size_t i = 0; i < std::size(kSysNumbers); ++i) {
     for (size_t j = 0; j < i; ++j)
-      if (kSysNumbers[j] == kSysNumbers[i]) throw "protocol.def: two syscalls share a number";
+      if (kSysNumbers[j] == kSysNumbers[i]) table_error("protocol.def: two syscalls share a number");
     if (kSysNumbers[i] >= n) n = kSysNumbers[i] + 1u;
   }
   return n;

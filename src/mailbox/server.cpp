@@ -417,6 +417,48 @@ Reply Server::op_free(uint32_t, uint32_t a0, uint32_t) {
   return ok(*n);
 }
 
+// MODULE: the host resolves module N (its ModuleSource checks every hash on the way) and places
+// a MODULE block (protocol.def) in an ALLOC'd data block; the kernel copies it out and FREEs it.
+Reply Server::op_module(uint32_t cmd, uint32_t, uint32_t) {
+  uint32_t n = cmd_payload(cmd);
+  if (!cfg_.modules) return {error_status(err::NO_MODULE), 0, 0};
+  auto got = cfg_.modules(n);
+  if (!got) return {error_status(err::NO_MODULE), 0, 0};  // the end of the list: not a fault
+  auto say = [&](const std::string& what) {
+    if (cfg_.log) std::fprintf(cfg_.log, "mailboxd: module %u: %s\n", n, printable(what).c_str());
+  };
+  if (!*got) {
+    const Error& e = got->error();
+    say(e.to_string());
+    uint16_t code = e.code == Errc::NotFound || e.code == Errc::Io ? err::MOD_MISSING
+                    : e.code == Errc::HashMismatch                 ? err::MOD_TAMPERED
+                                                                   : err::MOD_INVALID;
+    return fault(code, "MODULE {}", n);
+  }
+  const BootModule& m = **got;
+  uint64_t need = uint64_t(c::MODHDR_SIZE) + m.pxbc.size();
+  auto off = need <= size_ - c::DATA_OFFSET ? alloc_.alloc(uint32_t(need)) : std::nullopt;
+  if (!off) {
+    say(fmt::format("{} bytes do not fit the data area ({} bytes, {} free)", need,
+                    size_ - c::DATA_OFFSET, alloc_.free_bytes()));
+    return fault(err::MOD_TOO_LARGE, "MODULE {}: {} bytes", n, need);
+  }
+  uint8_t* b = base_ + *off;
+  auto put32 = [&](uint32_t at, uint32_t v) { std::memcpy(b + at, &v, 4); };
+  auto put64 = [&](uint32_t at, uint64_t v) { std::memcpy(b + at, &v, 8); };
+  put32(c::MODHDR_MAGIC, c::MODULE_MAGIC);
+  put32(c::MODHDR_CODE_LEN, uint32_t(m.pxbc.size()));
+  put32(c::MODHDR_MEMORY, m.memory_words);
+  put32(c::MODHDR_CAPS, m.caps);
+  put64(c::MODHDR_STEPS, m.max_steps);
+  put64(c::MODHDR_OUTPUT, m.max_output);
+  put64(c::MODHDR_SEED, m.seed);
+  put32(c::MODHDR_ENTRY, m.entry);
+  put32(c::MODHDR_ENTRY + 4, 0);
+  if (!m.pxbc.empty()) std::memcpy(b + c::MODHDR_SIZE, m.pxbc.data(), m.pxbc.size());
+  return ok(*off, uint32_t(need));
+}
+
 Reply Server::op_nop(uint32_t cmd, uint32_t, uint32_t) { return ok(cmd_payload(cmd)); }
 
 Reply Server::op_halt(uint32_t, uint32_t, uint32_t) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +31,18 @@ using GpuExec = std::function<Result<std::vector<Bytes>>(std::string_view kernel
 Result<std::vector<Bytes>> cpu_gpu_exec(std::string_view kernel, std::string_view entry, std::vector<Bytes> buffers,
                                         std::array<uint32_t, 3> workgroups);
 
+// A boot module as mailboxd hands it to the kernel (MODULE): the PXBC bytes and the limits
+// that apply (an archive entry's manifest, else the defaults of pxos run).
+struct BootModule {
+  Bytes pxbc;
+  uint32_t memory_words = 1024;
+  uint32_t caps = 0, entry = 0;
+  uint64_t max_steps = 0, max_output = 0, seed = 0;
+};
+// MODULE N's source: nullopt past the last module; an error carries its kind (NotFound,
+// HashMismatch, ...), which picks the MB_ERR code the kernel sees.
+using ModuleSource = std::function<std::optional<Result<BootModule>>(uint32_t n)>;
+
 struct Reply;
 // Serves a batch of ring entries at once (the webgpu backend's WGSL handler): fills one reply
 // per entry; a reply with status 0 is served by the host's table instead. false: the batch
@@ -44,6 +57,7 @@ struct ServerConfig {
   uint32_t max_batch = c::RING_ENTRIES;  // ring entries per step
   GpuExec gpu;                         // empty: GPU_EXECUTE answers UNSUPPORTED
   BatchExec batch;                     // empty: every ring entry goes through execute()
+  ModuleSource modules;                // empty: MODULE answers NO_MODULE (no boot modules)
   FILE* log = stderr;                  // fault lines (one per kind); nullptr: silent
   bool time_ops = true;                // per-opcode service-time histograms
 };

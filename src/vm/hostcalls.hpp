@@ -51,6 +51,25 @@ struct HostEnv {
 
 using HostFn = Status (*)(HostEnv&, Machine&, const int32_t* args, int32_t* results);
 
+// One body per row and per host: hostcalls_host.cpp (pxos) or kernel/vm/hostcalls_guest.cpp
+// (the ring-3 guest of the microkernel). Each gets its popped arguments in stack order
+// (args[0] deepest) and fills `pushes` results.
+namespace hostfn {
+#define CAP(...)
+#define HOSTCALL(id, name, cap, pops, pushes, effect, doc) Status name(HostEnv&, Machine&, const int32_t* args, int32_t* results);
+#include "vm/hostcalls.def"
+#undef CAP
+#undef HOSTCALL
+}  // namespace hostfn
+
+// The run's generator (splitmix64: tiny, fast, and the same on every machine and both hosts).
+inline uint64_t next_random(HostEnv& e) {
+  uint64_t z = (e.rng += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 struct HostCall {
   uint8_t id = 0;
   std::string_view name;

@@ -2,7 +2,9 @@
 // body compiles to computed goto (direct threading over predecoded cells) or a portable switch
 // (PXOS_COMPUTED_GOTO, a build flag). The stack effect of each opcodes.def row is checked by the
 // dispatch before its handler runs. Every trap has a kind (traps.def) and knows its cell, hence
-// its pc and source line.
+// its pc and source line. The same file compiles freestanding for the kernel's ring-3 guest
+// (kernel/vm, __STDC_HOSTED__ == 0): the few host-only parts (stdout, errno, the tracer's
+// stdio, the table lock) are under PXOS_VM_HOSTED; the dispatch loop is the same text.
 #include "vm/machine.hpp"
 
 #include <fmt/format.h>
@@ -18,6 +20,8 @@
 
 #include "isa/decode.hpp"
 #include "isa/isa.hpp"
+
+#define PXOS_VM_HOSTED __STDC_HOSTED__
 
 #if defined(__GNUC__)
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -84,12 +88,15 @@ void Machine::flush() {
   if (out_.empty()) return;
   if (opt_->output) {
     opt_->output(out_);
-  } else if (!out_errno_) {
+  }
+#if PXOS_VM_HOSTED
+  else if (!out_errno_) {
     // A closed pipe or a full disk stops the program at once (an endless printer would
     // otherwise run forever into the void): emit_text then traps with the errno kept here.
     errno = 0;
     if (std::fwrite(out_.data(), 1, out_.size(), stdout) != out_.size()) out_errno_ = errno ? errno : EIO;
   }
+#endif
   out_.clear();
 }
 
@@ -98,9 +105,12 @@ bool Machine::past_deadline() const {
 }
 
 void Machine::output_trap(const Cell* ip) {
+#if PXOS_VM_HOSTED  // the guest's output callback never fails: out_errno_ stays 0 there
   if (out_errno_ == EPIPE) set_trap(TrapKind::pipe_closed, ip);
   else if (out_errno_) set_trap(TrapKind::write_failed, ip, {.reason = std::strerror(out_errno_)});
-  else if (timed_out_) set_trap(TrapKind::time_limit, ip, {.limit = opt_->limits.timeout_ms});
+  else
+#endif
+  if (timed_out_) set_trap(TrapKind::time_limit, ip, {.limit = opt_->limits.timeout_ms});
   else set_trap(TrapKind::output_limit, ip);
 }
 
@@ -123,6 +133,9 @@ bool Machine::emit_text(std::string_view s) {
 }
 
 void Machine::trace_line(const Cell* ip, const int32_t* sp) {
+#if !PXOS_VM_HOSTED  // the guest has no trace stream (RunOptions::trace is host-only)
+  (void)ip, (void)sp;
+#else
   auto in = isa::decode(prog_.module().code, ip->pc());
   std::string text = in ? isa::format(*in) : "?";
   std::string st;
@@ -132,6 +145,7 @@ void Machine::trace_line(const Cell* ip, const int32_t* sp) {
   if (from) st += "… ";
   for (size_t i = from; i < n; ++i) st += fmt::format("{}{}", i > from ? " " : "", b[i]);
   std::fprintf(opt_->trace_out, "%06x  %-28s [%s]\n", ip->pc(), text.c_str(), st.c_str());
+#endif
 }
 
 int32_t* Machine::host_call(const Cell* ip, int32_t* sp) {
@@ -190,9 +204,11 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   // One table per interpreter mode, filled once (label addresses are known only in here).
   static const void* table[256];
   static std::atomic<bool> ready{false};
-  static std::mutex filling;
   if (UNLIKELY(!ready.load(std::memory_order_acquire))) {
+#if PXOS_VM_HOSTED  // the guest is one ring-3 task: nobody to race with
+  static std::mutex filling;
   std::lock_guard<std::mutex> lock(filling);
+#endif
   if (!ready.load(std::memory_order_relaxed)) {
   for (auto& t : table) t = &&L_BAD;
 #define X(name, byte, fmt, flow, pops, pushes, effect, doc) table[byte] = &&L_##name;

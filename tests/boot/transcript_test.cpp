@@ -56,7 +56,7 @@ TEST(BootExits, GeneratedIncludeMatchesTheTable) {
   ASSERT_NE(build, nullptr);
   auto defs = exit_symbols(std::string(build) + "/gen/kernel_exits.inc");
   size_t rows = 0;
-#define X(name, value, sym, doc)                                   \
+#define X(name, value, sym, errc, doc)                                 \
   ++rows;                                                          \
   ASSERT_EQ(defs.count(sym), 1u) << sym;                           \
   EXPECT_EQ(defs[sym], unsigned(value)) << sym;                    \

@@ -1,0 +1,134 @@
+// hostcalls_guest.cpp: the bodies of hostcalls.def's rows inside the microkernel's ring-3 guest.
+// Each is a SYSCALL through the gate, which becomes a mailbox command that mailboxd serves:
+// clock (SYSCALL TIME_US), input (UART_READ), mailbox (the gated v1 command), gpu (GPU_EXECUTE).
+// The random calls draw from the run's generator, seeded by mailboxd (the MODULE block's seed),
+// so a module prints the same numbers as under `pxos run --seed`.
+#include <charconv>
+#include <string>
+
+#include "guest.hpp"
+#include "mailbox/protocol.hpp"
+#include "vm/hostcalls.hpp"
+#include "vm/machine.hpp"
+
+namespace pxos::vm {
+namespace {
+namespace mb = pxos::mailbox;
+using guest::syscall;
+
+// One gated mailbox command; the round trip is noted for the figures.
+Result<guest::SysResult> mailbox_cmd(uint8_t op, uint16_t payload, uint32_t a0 = 0, uint32_t a1 = 0) {
+  uint64_t t0 = guest::rdtsc();
+  auto r = syscall(guest::SYS_MAILBOX, op, payload, a0, a1);
+  guest::note_hostcall_cycles(guest::rdtsc() - t0);
+  if (r.rdx == -1) return failf(Errc::SandboxDenied, "the kernel's gate refused mailbox opcode 0x{:02x}", op);
+  if (uint32_t(r.rdx) != mb::st::COMPLETE)
+    return failf(Errc::MailboxError, "mailbox opcode 0x{:02x}: status 0x{:08x}", op, uint32_t(r.rdx));
+  return r;
+}
+
+Result<uint64_t> host_us() {
+  auto r = mailbox_cmd(mb::op::SYSCALL, mb::sys::TIME_US);
+  if (!r) return std::unexpected(r.error());
+  return uint64_t(uint32_t(r->rax)) | uint64_t(uint32_t(r->r8)) << 32;
+}
+
+// Input: UART_READ in buffer mode, non-blocking: no byte ready is the end of the input.
+struct Input {
+  char buf[256];
+  size_t pos = 0, len = 0;
+  bool eof = false;
+  int get() {
+    if (pos == len) {
+      if (eof) return -1;
+      auto r = syscall(guest::SYS_READ, long(buf), long(sizeof buf));
+      if (r.rax <= 0) {
+        eof = true;
+        return -1;
+      }
+      pos = 0;
+      len = size_t(r.rax);
+    }
+    return static_cast<unsigned char>(buf[pos++]);
+  }
+} g_in;
+
+bool next_line(std::string& line) {
+  line.clear();
+  int c;
+  bool any = false;
+  while ((c = g_in.get()) >= 0) {
+    any = true;
+    if (c == '\n') break;
+    if (line.size() < 4096) line.push_back(char(c));
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return any;
+}
+
+uint64_t g_start_us = 0;  // the host clock at the module's first clock_ms
+bool g_started = false;
+}  // namespace
+
+namespace hostfn {
+Status clock_ms(HostEnv&, Machine&, const int32_t*, int32_t* r) {
+  auto us = host_us();
+  if (!us) return std::unexpected(us.error());
+  if (!g_started) g_start_us = *us, g_started = true;
+  r[0] = int32_t(((*us - g_start_us) / 1000) & 0x7fffffff);
+  return {};
+}
+Status clock_ns(HostEnv&, Machine&, const int32_t*, int32_t* r) {
+  auto us = host_us();
+  if (!us) return std::unexpected(us.error());
+  uint64_t ns = *us * 1000;
+  r[0] = int32_t(uint32_t(ns));
+  r[1] = int32_t(uint32_t(ns >> 32));
+  return {};
+}
+Status random(HostEnv& e, Machine&, const int32_t*, int32_t* r) {
+  r[0] = int32_t(next_random(e) >> 33);
+  return {};
+}
+Status random_below(HostEnv& e, Machine&, const int32_t* a, int32_t* r) {
+  if (a[0] <= 0) return failf(Errc::Trap, "bound {} must be positive", a[0]);
+  r[0] = int32_t(next_random(e) % uint64_t(a[0]));
+  return {};
+}
+Status read_int(HostEnv&, Machine&, const int32_t*, int32_t* r) {
+  std::string line;
+  r[0] = r[1] = 0;
+  if (!next_line(line)) return {};
+  size_t b = line.find_first_not_of(" \t"), en = line.find_last_not_of(" \t");
+  if (b == std::string::npos) return {};
+  int32_t v = 0;
+  auto [p, ec] = std::from_chars(line.data() + b, line.data() + en + 1, v);
+  if (ec == std::errc() && p == line.data() + en + 1) r[0] = v, r[1] = 1;
+  return {};
+}
+Status read_line(HostEnv&, Machine& m, const int32_t* a, int32_t* r) {
+  int32_t addr = a[0], max = a[1];
+  auto mem = m.memory();
+  if (addr < 0 || max < 0 || uint64_t(addr) + uint64_t(max) > mem.size())
+    return failf(Errc::Trap, "buffer [{}, {}+{}) is outside memory ({} words)", addr, addr, max, mem.size());
+  std::string line;
+  if (!next_line(line)) {
+    r[0] = -1;
+    return {};
+  }
+  size_t n = std::min(line.size(), size_t(max));
+  for (size_t i = 0; i < n; ++i) mem[size_t(addr) + i] = static_cast<unsigned char>(line[i]);
+  r[0] = int32_t(n);
+  return {};
+}
+Status mailbox(HostEnv&, Machine&, const int32_t* a, int32_t* r) {
+  uint32_t cmd = uint32_t(a[0]);
+  uint64_t t0 = guest::rdtsc();
+  auto res = syscall(guest::SYS_MAILBOX, mb::cmd_opcode(cmd), mb::cmd_payload(cmd), 0, 0);
+  guest::note_hostcall_cycles(guest::rdtsc() - t0);
+  r[0] = int32_t(res.rdx);  // -1: the gate refused the opcode
+  r[1] = int32_t(res.rax);
+  return {};
+}
+}  // namespace hostfn
+}  // namespace pxos::vm
