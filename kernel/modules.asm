@@ -374,11 +374,113 @@ sys_mark:
         xor eax, eax
         ret
 
-; sys_gpu: not yet served (the gpu host call is a later step).
+; sys_gpu: rdi = descriptor (user), rsi = its length, rdx = buffers blob (user), r10 = its
+; length. Both go into one ALLOC'd block (descriptor first); each buffer's (offset, length),
+; relative to the blob, is checked against it and rebased to the data area; GPU_EXECUTE runs
+; on mailboxd's backend; the blob is copied back. rax = 0, the mailbox error code, or -1.
 sys_gpu:
+        mov rbx, rdi                    ; descriptor
+        mov r12, rsi
+        mov r13, rdx                    ; blob
+        mov r14, r10
+        call user_range
+        jc .refuse
+        mov rdi, r13
+        mov rsi, r14
+        call user_range
+        jc .refuse
+        cmp r12, MB_GPU_DESC_SIZE
+        jb .refuse
+        mov eax, [rbx + MB_GPU_DESC_SIZE - 4]   ; nbuf (the user copy; the block's is re-read)
+        cmp eax, MB_GPU_MAX_BUFS
+        ja .refuse
+        lea rax, [rax * 8 + MB_GPU_DESC_SIZE]
+        cmp rax, r12
+        jne .refuse
+        lea rax, [r12 + r14]
+        cmp rax, GPU_MAX_BYTES
+        ja .refuse
+        mov edi, MB_CMD(MB_OP_ALLOC, MB_USER_TID, 0)
+        mov esi, eax
+        xor edx, edx
+        call mb_call
+        jc .mb_error
+        mov r15d, eax                   ; the block
+        mov rdi, [mailbox_virt]
+        add rdi, r15
+        mov rsi, rbx
+        mov rcx, r12
+        rep movsb                       ; descriptor
+        mov rsi, r13
+        mov rcx, r14
+        rep movsb                       ; blob
+        ; rebase every buffer (read from the block: the copy the server will read)
+        mov rdi, [mailbox_virt]
+        add rdi, r15
+        mov ecx, [rdi + MB_GPU_DESC_SIZE - 4]
+        cmp ecx, MB_GPU_MAX_BUFS
+        ja .bad_desc
+        lea rsi, [rdi + MB_GPU_DESC_SIZE]
+.rebase:
+        test ecx, ecx
+        jz .run
+        mov eax, [rsi]                  ; offset in the blob
+        mov edx, [rsi + 4]              ; length
+        lea r8, [rax + rdx]             ; 64-bit: no wrap
+        cmp r8, r14
+        ja .bad_desc
+        lea rax, [rax + r15]
+        add rax, r12
+        mov [rsi], eax
+        add rsi, 8
+        dec ecx
+        jmp .rebase
+.run:
+        push qword [mb_cmd_timeout_ms]
+        mov qword [mb_cmd_timeout_ms], MB_GPU_TIMEOUT_MS
+        mov edi, MB_CMD(MB_OP_GPU_EXECUTE, MB_USER_TID, 0)
+        mov esi, r15d
+        mov edx, r12d
+        call mb_call
+        pop qword [mb_cmd_timeout_ms]
+        jnc .ok
+        cmp byte [mb_timed_out], 0
+        jne .timeout
+        mov eax, edx
+        and eax, MB_ST_CODE_MASK        ; the error code goes back to the module
+        push rax
+        call .free
+        pop rax
+        ret
+.ok:
+        mov rsi, [mailbox_virt]
+        add rsi, r15
+        add rsi, r12
+        mov rdi, r13
+        mov rcx, r14
+        rep movsb                       ; the blob back, results included
+        call .free
+        xor eax, eax
+        ret
+.bad_desc:
+        call .free
+.refuse:
         mov rax, -1
         ret
+.mb_error:
+        cmp byte [mb_timed_out], 0
+        je .refuse
+.timeout:
+        mov rsi, name_gpu
+        jmp mb_fail
+.free:
+        mov edi, MB_CMD(MB_OP_FREE, MB_USER_TID, 0)
+        mov r11d, r15d
+        xor edx, edx
+        mov rsi, name_free
+        jmp mb_must
 
 section .rodata
 name_free:      db "FREE", 0
+name_gpu:       db "GPU_EXECUTE", 0
 name_uart_read: db "UART_READ", 0

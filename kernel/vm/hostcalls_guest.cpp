@@ -3,7 +3,10 @@
 // clock (SYSCALL TIME_US), input (UART_READ), mailbox (the gated v1 command), gpu (GPU_EXECUTE).
 // The random calls draw from the run's generator, seeded by mailboxd (the MODULE block's seed),
 // so a module prints the same numbers as under `pxos run --seed`.
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <vector>
 #include <string>
 
 #include "guest.hpp"
@@ -128,6 +131,44 @@ Status mailbox(HostEnv&, Machine&, const int32_t* a, int32_t* r) {
   guest::note_hostcall_cycles(guest::rdtsc() - t0);
   r[0] = int32_t(res.rdx);  // -1: the gate refused the opcode
   r[1] = int32_t(res.rax);
+  return {};
+}
+// gpu: the module's buffers become one blob after a GPU_EXECUTE descriptor (protocol.def:
+// kernel[32] entry[32] wg x,y,z nbuf, then (offset, length) per buffer, offsets relative to the
+// blob); the kernel places both in the data area, rebases the offsets, runs GPU_EXECUTE on
+// mailboxd's backend and copies the blob back, whose words return to the module's memory.
+Status gpu(HostEnv&, Machine& m, const int32_t* a, int32_t* r) {
+  auto g = parse_gpu_call(m.memory(), a[0]);
+  if (!g) return std::unexpected(g.error());
+  auto mem = m.memory();
+  std::string desc(mb::c::GPU_DESC_SIZE + 8 * g->nbuf, '\0');
+  auto put = [&](size_t at, uint32_t v) { std::memcpy(desc.data() + at, &v, 4); };
+  std::memcpy(desc.data(), g->kernel.data(), g->kernel.size());
+  std::memcpy(desc.data() + mb::c::GPU_NAME_LEN, "main", 4);
+  for (int k = 0; k < 3; ++k) put(2 * mb::c::GPU_NAME_LEN + 4 * k, g->wg[k]);
+  put(2 * mb::c::GPU_NAME_LEN + 12, g->nbuf);
+  size_t blob_words = 0;
+  for (uint32_t b = 0; b < g->nbuf; ++b) {
+    put(mb::c::GPU_DESC_SIZE + 8 * b, uint32_t(blob_words * 4));
+    put(mb::c::GPU_DESC_SIZE + 8 * b + 4, g->bufs[b].words * 4);
+    blob_words += g->bufs[b].words;
+  }
+  std::vector<int32_t> blob;
+  blob.reserve(blob_words);
+  for (uint32_t b = 0; b < g->nbuf; ++b)
+    blob.insert(blob.end(), mem.begin() + g->bufs[b].addr, mem.begin() + g->bufs[b].addr + g->bufs[b].words);
+  uint64_t t0 = guest::rdtsc();
+  auto res = syscall(guest::SYS_GPU, long(desc.data()), long(desc.size()), long(blob.data()), long(blob.size() * 4));
+  guest::note_hostcall_cycles(guest::rdtsc() - t0);
+  if (res.rax < 0) return failf(Errc::GpuError, "gpu: kernel '{}': the kernel refused the call (buffers larger than it places)", g->kernel);
+  if (res.rax == 0) {
+    size_t at = 0;
+    for (uint32_t b = 0; b < g->nbuf; ++b) {
+      std::copy(blob.begin() + long(at), blob.begin() + long(at + g->bufs[b].words), mem.begin() + g->bufs[b].addr);
+      at += g->bufs[b].words;
+    }
+  }
+  r[0] = int32_t(res.rax);  // 0, or the mailbox error code (GPU_FAILED, UNSUPPORTED, ...)
   return {};
 }
 }  // namespace hostfn

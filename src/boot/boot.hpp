@@ -48,6 +48,7 @@ struct Options {
   std::vector<std::string> grant;    // capabilities for modules without a manifest
   uint64_t seed = 0, max_steps = 0, max_output = 0;
   uint32_t memory_words = 0;
+  std::string backend;               // mailboxd --backend (cpu | webgpu | cuda); empty: cpu
   std::string probe;                 // (test) "1" | "2": the guest runtime touches a port / kernel memory
 };
 

@@ -347,6 +347,7 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
       if (opt.max_steps) argv.insert(argv.end(), {"--max-steps", std::to_string(opt.max_steps)});
       if (opt.max_output) argv.insert(argv.end(), {"--max-output", std::to_string(opt.max_output)});
       if (opt.memory_words) argv.insert(argv.end(), {"--memory-words", std::to_string(opt.memory_words)});
+      if (!opt.backend.empty()) argv.insert(argv.end(), {"--backend", opt.backend});
     }
     auto c = spawn(argv);
     if (!c) return std::unexpected(c.error());

@@ -74,6 +74,8 @@ static pxos::cli::Register reg(80, [](CLI::App& app) {
   s->add_option("--max-steps", a->o.max_steps, "fuel of each module without a manifest (0: unlimited)");
   s->add_option("--max-output", a->o.max_output, "output bytes of each module without a manifest (0: unlimited)");
   s->add_option("--memory-words", a->o.memory_words, "data memory words of each module without a manifest (default 1024)");
+  s->add_option("--backend", a->o.backend, "mailboxd's backend for the modules' host calls: cpu (default) | webgpu (the gpu host call) | cuda")
+      ->check(CLI::IsMember({"cpu", "webgpu", "cuda"}));
   s->add_option("--guest-probe", a->o.probe, "(test) the guest runtime reads an I/O port (1) or kernel memory (2) before each module")
       ->check(CLI::IsMember({"1", "2"}));
   // test hooks for the bad cases

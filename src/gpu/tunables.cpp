@@ -9,7 +9,7 @@ std::vector<Constant> kernel_constants(std::string_view k, const AdapterSummary&
   using namespace tune;
   auto c = [](const char* name, uint32_t v) { return Constant{name, double(v)}; };
   if (k == "matmul_v2" || k == "matmul_v2_vec4" || k == "matmul_f16") return {c("TILE", kMatmulTile)};
-  if (k == "matmul_v1") return {c("TILE", kNaiveTile)};
+  if (k == "matmul_v1" || k == "matmul_i32") return {c("TILE", kNaiveTile)};
   if (k == "matmul_v3") return {c("TILE", kSubgroupTile), c("WG", kSubgroupWG)};
   if (k == "softmax" || k == "layernorm" || k == "rmsnorm") return {c("WG", kRowWG)};
   if (k == "activations" || k == "activations_vec4" || k == "rotary") return {c("WG", kElementwiseWG)};

@@ -62,6 +62,45 @@ constexpr Cap kCapList[] = {
 
 }  // namespace
 
+Result<GpuCall> parse_gpu_call(std::span<const int32_t> mem, int32_t desc) {
+  GpuCall g;
+  uint64_t at = uint32_t(desc), n = mem.size();
+  auto word = [&](uint64_t i) -> std::optional<int32_t> { return i < n ? std::optional(mem[i]) : std::nullopt; };
+  auto len = word(at);
+  if (desc < 0 || !len) return failf(Errc::GpuError, "gpu: descriptor address {} is outside memory ({} words)", desc, n);
+  if (*len <= 0 || uint32_t(*len) > kGpuMaxName)
+    return failf(Errc::GpuError, "gpu: kernel name length {} (1..{})", *len, kGpuMaxName);
+  for (int32_t i = 0; i < *len; ++i) {
+    auto c = word(at + 1 + uint64_t(i));
+    if (!c) return failf(Errc::GpuError, "gpu: descriptor at {} runs past memory ({} words)", desc, n);
+    if (*c < 0x21 || *c > 0x7e) return failf(Errc::GpuError, "gpu: kernel name byte {} is not printable ASCII", *c);
+    g.kernel.push_back(char(*c));
+  }
+  uint64_t p = at + 1 + uint64_t(*len);
+  int32_t head[4];
+  for (int k = 0; k < 4; ++k) {
+    auto v = word(p + uint64_t(k));
+    if (!v) return failf(Errc::GpuError, "gpu: descriptor at {} runs past memory ({} words)", desc, n);
+    head[k] = *v;
+  }
+  for (int k = 0; k < 3; ++k) {
+    if (head[k] <= 0 || head[k] > 65535) return failf(Errc::GpuError, "gpu: workgroup count {} (1..65535)", head[k]);
+    g.wg[k] = uint32_t(head[k]);
+  }
+  if (head[3] <= 0 || uint32_t(head[3]) > kGpuMaxBufs) return failf(Errc::GpuError, "gpu: {} buffers (1..{})", head[3], kGpuMaxBufs);
+  g.nbuf = uint32_t(head[3]);
+  p += 4;
+  for (uint32_t b = 0; b < g.nbuf; ++b) {
+    auto addr = word(p + 2 * b), words = word(p + 2 * b + 1);
+    if (!addr || !words) return failf(Errc::GpuError, "gpu: descriptor at {} runs past memory ({} words)", desc, n);
+    if (*addr < 0 || *words <= 0 || uint64_t(*addr) + uint64_t(*words) > n)
+      return failf(Errc::GpuError, "gpu: bad buffer offsets: buffer {} [{}, {}+{}) is outside memory ({} words)", b, *addr,
+                   *addr, *words, n);
+    g.bufs[b] = {uint32_t(*addr), uint32_t(*words)};
+  }
+  return g;
+}
+
 const std::array<const HostCall*, 256>& host_table() {
   static const std::array<const HostCall*, 256> t = [] {
     std::array<const HostCall*, 256> a{};

@@ -79,6 +79,20 @@ struct HostCall {
   HostFn fn = nullptr;
 };
 
+// The `gpu` host call's descriptor, read from the module's memory (both hosts):
+//   desc: name_len, name bytes (one per word), wg_x, wg_y, wg_z, nbuf, then nbuf x (addr, words)
+// Every buffer must lie inside memory (else GpuError: bad buffer offsets).
+inline constexpr uint32_t kGpuMaxName = 31;  // mailbox GPU_NAME_LEN minus its NUL
+inline constexpr uint32_t kGpuMaxBufs = 8;   // mailbox GPU_MAX_BUFS
+struct GpuCall {
+  std::string kernel;
+  uint32_t wg[3] = {1, 1, 1};
+  struct Buf { uint32_t addr, words; };
+  Buf bufs[kGpuMaxBufs];
+  uint32_t nbuf = 0;
+};
+Result<GpuCall> parse_gpu_call(std::span<const int32_t> mem, int32_t desc);
+
 // 256 entries indexed by id; nullptr where no host call exists (bounds-checked by construction).
 const std::array<const HostCall*, 256>& host_table();
 const HostCall* host_lookup(std::string_view name);

@@ -127,5 +127,13 @@ Status mailbox(HostEnv& e, Machine&, const int32_t* a, int32_t* r) {
   return {};
 }
 
+// The host has no mailbox of its own here: the gpu host call is served inside the microkernel
+// (pxos boot --module, GPU_EXECUTE through mailboxd). The descriptor is still checked, so a
+// bad one reads the same on both hosts.
+Status gpu(HostEnv&, Machine& m, const int32_t* a, int32_t*) {
+  auto g = parse_gpu_call(m.memory(), a[0]);
+  if (!g) return std::unexpected(g.error());
+  return failf(Errc::Unsupported, "gpu: kernel '{}': the gpu host call is served by mailboxd inside the microkernel (pxos boot --module --backend webgpu)", g->kernel);
+}
 }  // namespace hostfn
 }  // namespace pxos::vm

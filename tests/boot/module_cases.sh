@@ -139,6 +139,32 @@ case "$CASE" in
     has "module 0: rejected by the verifier:"
     has "execution can fall off the end"
     ;;
+  gpu)
+    # A module's gpu host call: matmul_i32.wgsl through GPU_EXECUTE on mailboxd's webgpu backend
+    # (lavapipe here), checked by the module against its own CPU loop.
+    boot --backend webgpu --grant gpu --module "$SRC/examples/gpu_matmul.pxasm"
+    [ "$rc" = 0 ] || fail "exit $rc, expected 0"
+    grep -qxF "gpu_matmul: 64 of 64 elements match the CPU reference" "$OUT/out" || fail "no match line: $(cat "$OUT/out")"
+    grep -qF "mismatch" "$OUT/out" && fail "mismatches reported"
+    # The cpu backend has no such kernel: the module gets GPU_FAILED (10) back, not a trap.
+    boot --grant gpu --module "$SRC/examples/gpu_matmul.pxasm"
+    [ "$rc" = 0 ] || fail "exit $rc on the cpu backend, expected 0"
+    grep -qF "the gpu call failed; mailbox error code:" "$OUT/out" && tail -n 1 "$OUT/out" | grep -qx 10 ||
+      fail "cpu backend: $(cat "$OUT/out")"
+    # Without the capability the call traps naming it.
+    boot --backend webgpu --module "$SRC/examples/gpu_matmul.pxasm"
+    [ "$rc" = 6 ] || fail "exit $rc without the grant, expected 6"
+    has "host call 'gpu' needs capability 'gpu', which is not granted"
+    ;;
+  gpu_bad_offsets)
+    # A buffer past the module's memory: the guest refuses the call before anything is placed.
+    asm bad '    PUSH 3\n    STORE 0\n    PUSH 97\n    STORE 1\n    PUSH 98\n    STORE 2\n    PUSH 99\n    STORE 3\n    PUSH 1\n    STORE 4\n    PUSH 1\n    STORE 5\n    PUSH 1\n    STORE 6\n    PUSH 1\n    STORE 7\n    PUSH 1000\n    STORE 8\n    PUSH 100\n    STORE 9\n    PUSH 0\n    HOST_CALL 7\n    PRINT\n    HALT\n'
+    asm a '    PUSH 1\n    PRINT\n    HALT\n'
+    boot --backend webgpu --grant gpu --module "$OUT/bad.pxi" "$OUT/a.pxi"
+    [ "$rc" = 13 ] || fail "exit $rc, expected 13 (gpu error)"
+    has "gpu: bad buffer offsets: buffer 0 [1000, 1000+100) is outside memory (1024 words)"
+    printf '1\n' | cmp -s - "$OUT/out" || fail "the next module did not run"
+    ;;
   *)
     echo "unknown case $CASE"
     exit 2
