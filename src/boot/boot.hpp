@@ -66,6 +66,7 @@ struct Report {
   std::vector<std::string> module_failures;
   double hello_ms = -1;         // QEMU start → mailboxd printed "Hello from GPU OS!"
   double total_ms = 0;          // QEMU start → QEMU exit
+  double first_module_ms = -1;  // QEMU start → the kernel said the first module instruction is next
   std::string shared_file;      // the ivshmem file (kept only with keep)
   std::string verdict() const;  // one line
 };

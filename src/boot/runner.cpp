@@ -398,6 +398,7 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     if (line.starts_with("mailboxd: module ") && module_line(line, 17, n, text)) refused[n] = std::string(text);
   };
   serial.on_line = [&](std::string_view line) {
+    if (rep.first_module_ms < 0 && line == "modules: first module instruction") rep.first_module_ms = ms_since(t0);
     unsigned n;
     std::string_view text;
     if (!line.starts_with("module ") || !module_line(line, 7, n, text)) return;

@@ -38,6 +38,7 @@ void run(const Opts& a) {
       for (auto& [k, v] : r.stats) std::fprintf(info, "  %-28s %llu\n", k.c_str(), (unsigned long long)v);
     }
     if (r.hello_ms >= 0) std::fprintf(info, "  %-28s %.1f\n", "wall_hello_ms", r.hello_ms);
+    if (r.first_module_ms >= 0) std::fprintf(info, "  %-28s %.1f\n", "wall_first_module_ms", r.first_module_ms);
     std::fprintf(info, "  %-28s %.1f\n", "wall_total_ms", r.total_ms);
     if (o.keep) std::fprintf(info, "kept: %s and %s.serial.txt\n", r.shared_file.c_str(), r.shared_file.c_str());
   } else {

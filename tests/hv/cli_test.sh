@@ -158,7 +158,7 @@ check_bad "wrong type" 9 "\$.entrypoints.default: expected a string, got integer
   '{"name":"t","version":"1.0.0","entrypoints":{"default":3},"runtime":{"vm_version":">=1"}}' "$M"
 check_bad "vm version" 10 "requires VM version '>=2'; this build runs VM version 1" \
   '{"name":"t","version":"1.0.0","entrypoints":{"default":"main:start"},"runtime":{"vm_version":">=2"}}' "$M"
-check_bad "unknown capability" 10 "capability 'gpu' does not exist in this build" "$(manifest '{"default":"main:start"}' '["gpu"]' '{}')" "$M"
+check_bad "unknown capability" 10 "capability 'teleport' does not exist in this build" "$(manifest '{"default":"main:start"}' '["teleport"]' '{}')" "$M"
 check_bad "memory ceiling" 10 "this build's VM addresses at most 65536" "$(manifest '{"default":"main:start"}' '[]' '{"memory_words":100000}')" "$M"
 check_bad "entry module" 11 "no module 'util' in the archive" "$(manifest '{"default":"util:start"}' '[]' '{}')" "$M"
 check_bad "entry label" 11 "module 'main' has no label 'begin'" "$(manifest '{"default":"main:begin"}' '[]' '{}')" "$M"

@@ -165,8 +165,8 @@ TEST(Manifest, RequirementsThisBuildCannotMeet) {
     return s.error().detail;
   };
   EXPECT_HAS(check(variant("\">=1\"", "\">=2\"")), "$.runtime.vm_version: requires VM version '>=2'; this build runs VM version 1");
-  EXPECT_HAS(check(variant("[\"clock\"]", "[\"clock\", \"gpu\"]")),
-             "$.runtime.capabilities[1]: capability 'gpu' does not exist in this build (known: clock, random, input, mailbox)");
+  EXPECT_HAS(check(variant("[\"clock\"]", "[\"clock\", \"teleport\"]")),
+             "$.runtime.capabilities[1]: capability 'teleport' does not exist in this build (known: clock, random, input, mailbox, gpu)");
   EXPECT_HAS(check(variant("1024", "70000")), "$.runtime.limits.memory_words: 70000 words requested; this build's VM addresses at most 65536");
   EXPECT_HAS(check(variant("1000000", "18446744073709551615")), "$.runtime.limits.max_steps");
 }
