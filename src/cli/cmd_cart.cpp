@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 
 #include "cli/cart.hpp"
@@ -21,8 +20,10 @@ Result<image::PngImage> default_label(const std::string& name, ByteView payload)
   // Grow both sides by the same factor until the payload fits at kLabelBits.
   uint32_t f = 1;
   while (image::cart_capacity(kLabelW * f, kLabelH * f, kLabelBits) < payload.size()) {
-    if (kLabelW * f > image::kMaxDimension / 2) return failf(Errc::TooLarge, "{}: {} bytes is too large for a cart", name, payload.size());
     ++f;
+    if (uint64_t(kLabelW) * f * kLabelH * f > image::kMaxPixels)  // checked before the canvas exists
+      return failf(Errc::TooLarge, "{}: {} bytes is too large for a default label (give --label a bigger picture)",
+                   name, payload.size());
   }
   const uint32_t W = kLabelW * f, H = kLabelH * f;
   image::Canvas c(W, H, {24, 24, 32});

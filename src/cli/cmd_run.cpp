@@ -36,7 +36,7 @@ void write_heatmap(const vm::Program& prog, const std::vector<uint64_t>& counts,
   std::vector<uint64_t> px(size_t(heat.width) * heat.height, 0);
   uint64_t max = 0;
   size_t hottest = 0;
-  const uint32_t code_at = payload.size() - m.code.size() >= 28 ? 28 : 0;  // code follows the 28-byte header
+  const uint32_t code_at = isa::module_layout(payload).at(1).begin;  // where the code section starts
   for (size_t i = 0; i < counts.size() && i < prog.cells().size(); ++i) {
     uint32_t pc = prog.cells()[i].pc();
     auto d = isa::decode(m.code, pc);

@@ -156,9 +156,11 @@ Register reg(10, [](CLI::App& app) {
       spec.title = fmt::format("{}  {}x{}", std::filesystem::path(*in).filename().string(), img.width, img.height);
       // A .pxi's payload lies from pixel 0: a bytecode one gets its sections, others one region.
       if (auto px = image::decode_pxi(file, *in); px && !px->legacy) {
-        if (px->kind == image::Kind::Bytecode && isa::parse_module(px->payload, *in)) {
+        auto mod = px->kind == image::Kind::Bytecode ? isa::parse_module(px->payload, *in)
+                                                      : Result<isa::Module>(failf(Errc::PxiInvalid, "not bytecode"));
+        if (mod) {
           spec.regions = module_regions(px->payload);
-          spec.labels = module_labels(*isa::parse_module(px->payload, *in));
+          spec.labels = module_labels(*mod);
         } else {
           spec.regions.push_back({std::string(image::kind_name(px->kind)) + " payload", 0, uint32_t(px->payload.size()),
                                   {240, 240, 240}});

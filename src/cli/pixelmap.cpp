@@ -43,7 +43,9 @@ std::vector<MapRegion> module_regions(ByteView payload) {
 
 std::vector<MapLabel> module_labels(const isa::Module& m) {
   std::vector<MapLabel> out;
-  for (const auto& s : m.symbols) out.push_back({s.name, uint32_t(28 + s.offset)});  // code starts after the header
+  Bytes payload = isa::serialize(m).value_or(Bytes{});
+  const uint32_t code_at = payload.empty() ? 0 : isa::module_layout(payload).at(1).begin;
+  for (const auto& s : m.symbols) out.push_back({s.name, code_at + s.offset});
   return out;
 }
 
