@@ -29,5 +29,6 @@ if [ "$BENCH_SET" = all ] || [ "$BENCH_SET" = rest ]; then
   echo "# toggle disable_robustness"; PXOS_DAWN_TOGGLES=disable_robustness b attention --n 2048 --reps 10
   for op in softmax layernorm rmsnorm relu leaky_relu gelu silu; do b $op --n 16384 --cols 4096 --reps 20; done
   b rotary --n 4096 --reps 20
+  b rotary --n 4096 --reps 20 --kernel v1
 fi
 PYTHONUNBUFFERED=1 python3 bench/gpu/torch_ref.py 2>&1 | tee "$OUT/torch.jsonl"

@@ -4,6 +4,7 @@
 // --max-iterations, consecutive-failure limit, "done", Ctrl-C after the current step).
 #pragma once
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "architect/prompt.hpp"
 #include "architect/sandbox.hpp"
 #include "architect/state.hpp"
+#include "common/lineedit.hpp"
 
 namespace pxos::architect {
 
@@ -73,6 +75,7 @@ class Agent {
   EventLog log_;
   std::string tmpdir_;
   bool schema_on_;
+  std::unique_ptr<os::LineReader> lines_;  // the prompt; made on first read
 };
 
 // Set from the SIGINT handler: stop after the current step.

@@ -1,13 +1,16 @@
 // client.cpp: libcurl easy handle per try; the body is streamed through SseParser when
 // "stream" is on; connection errors, a stream cut short and 5xx are retried with back-off.
+// libcurl (and its TLS, Kerberos, LDAP... dependencies) is opened on the first request only.
 #include "architect/client.hpp"
 
+#define CURL_DISABLE_TYPECHECK  // setopt/getinfo are called through the table, not the macros
 #include <curl/curl.h>
 
 #include <chrono>
 #include <thread>
 
 #include "architect/config.hpp"
+#include "common/dynlib.hpp"
 
 namespace pxos::architect {
 using nlohmann::json;
@@ -15,10 +18,45 @@ using nlohmann::json;
 namespace {
 constexpr size_t kMaxSseLine = 1u << 20;
 
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
+// The libcurl functions the client calls, typed by <curl/curl.h>.
+struct Curl {
+  decltype(&::curl_global_init) curl_global_init;
+  decltype(&::curl_easy_init) curl_easy_init;
+  decltype(&::curl_easy_setopt) curl_easy_setopt;
+  decltype(&::curl_easy_perform) curl_easy_perform;
+  decltype(&::curl_easy_getinfo) curl_easy_getinfo;
+  decltype(&::curl_easy_cleanup) curl_easy_cleanup;
+  decltype(&::curl_easy_strerror) curl_easy_strerror;
+  decltype(&::curl_slist_append) curl_slist_append;
+  decltype(&::curl_slist_free_all) curl_slist_free_all;
 };
+
+Result<Curl> bind_curl() {
+  auto lib = os::open_library({"libcurl.so.4"}, "the architect's HTTP client (libcurl)",
+                              Errc::ArchitectError);
+  if (!lib) return std::unexpected(lib.error());
+  Curl c{};
+  PXOS_DYNLIB_BIND(**lib, c, curl_global_init);
+  PXOS_DYNLIB_BIND(**lib, c, curl_easy_init);
+  PXOS_DYNLIB_BIND(**lib, c, curl_easy_setopt);
+  PXOS_DYNLIB_BIND(**lib, c, curl_easy_perform);
+  PXOS_DYNLIB_BIND(**lib, c, curl_easy_getinfo);
+  PXOS_DYNLIB_BIND(**lib, c, curl_easy_cleanup);
+  PXOS_DYNLIB_BIND(**lib, c, curl_easy_strerror);
+  PXOS_DYNLIB_BIND(**lib, c, curl_slist_append);
+  PXOS_DYNLIB_BIND(**lib, c, curl_slist_free_all);
+  // Once per process, before any handle (libcurl's rule); never cleaned up, since handles of other
+  // threads may outlive any one Client.
+  if (CURLcode rc = c.curl_global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK)
+    return failf(Errc::ArchitectError, "libcurl: curl_global_init failed ({})", int(rc));
+  return c;
+}
+
+Result<const Curl*> curl() {
+  static const Result<Curl> c = bind_curl();
+  if (!c) return std::unexpected(c.error());
+  return &*c;
+}
 
 struct Transfer {
   const ClientConfig* cfg;
@@ -144,7 +182,9 @@ std::string Client::url() const {
 std::expected<ChatReply, ChatError> Client::chat(const json& messages, const json* schema,
                                const std::function<void(std::string_view)>& on_delta,
                                const std::function<void(const std::string&)>& on_retry) const {
-  static CurlGlobal global;
+  auto lib = curl();
+  if (!lib) return std::unexpected(ChatError{lib.error()});
+  const Curl& cu = **lib;
   json req{{"model", cfg_.model}, {"messages", messages}, {"temperature", cfg_.temperature},
            {"max_tokens", cfg_.max_tokens}, {"stream", cfg_.stream}};
   if (schema)
@@ -161,7 +201,7 @@ std::expected<ChatReply, ChatError> Client::chat(const json& messages, const jso
       if (on_retry) on_retry(fmt::format("try {} failed: {}; retrying in {} ms", attempt - 1, last.detail, ms));
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
-    CURL* h = curl_easy_init();
+    CURL* h = cu.curl_easy_init();
     if (!h) return fail(Errc::Internal, "curl_easy_init failed");
     StreamAssembler asmb;
     Transfer t{&cfg_, &on_delta};
@@ -174,27 +214,27 @@ std::expected<ChatReply, ChatError> Client::chat(const json& messages, const jso
     });
     if (cfg_.stream) t.sse = &guarded;
     struct curl_slist* hdrs = nullptr;
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    hdrs = curl_slist_append(hdrs, cfg_.stream ? "Accept: text/event-stream" : "Accept: application/json");
-    hdrs = curl_slist_append(hdrs, "Expect:");  // no 100-continue round trip
+    hdrs = cu.curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = cu.curl_slist_append(hdrs, cfg_.stream ? "Accept: text/event-stream" : "Accept: application/json");
+    hdrs = cu.curl_slist_append(hdrs, "Expect:");  // no 100-continue round trip
     std::string auth;
     if (!cfg_.api_key.empty()) {
       auth = "Authorization: Bearer " + cfg_.api_key;
-      hdrs = curl_slist_append(hdrs, auth.c_str());
+      hdrs = cu.curl_slist_append(hdrs, auth.c_str());
     }
-    curl_easy_setopt(h, CURLOPT_URL, u.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(cfg_.connect_timeout_ms));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(cfg_.timeout_s) * 1000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could carry the key elsewhere
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    cu.curl_easy_setopt(h, CURLOPT_URL, u.c_str());
+    cu.curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    cu.curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+    cu.curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    cu.curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(cfg_.connect_timeout_ms));
+    cu.curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(cfg_.timeout_s) * 1000L);
+    cu.curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu.curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could carry the key elsewhere
+    cu.curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu.curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    cu.curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
     // The status is known before the body: libcurl calls the header callback first.
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, +[](char* p, size_t, size_t n, void* ud) -> size_t {
+    cu.curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, +[](char* p, size_t, size_t n, void* ud) -> size_t {
       auto* t = static_cast<Transfer*>(ud);
       std::string_view l(p, n);
       if (l.starts_with("HTTP/")) {
@@ -203,12 +243,12 @@ std::expected<ChatReply, ChatError> Client::chat(const json& messages, const jso
       }
       return n;
     });
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-    CURLcode rc = curl_easy_perform(h);
+    cu.curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    CURLcode rc = cu.curl_easy_perform(h);
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
+    cu.curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    cu.curl_easy_cleanup(h);
+    cu.curl_slist_free_all(hdrs);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     if (t.too_big) return failf(Errc::ArchitectError, "reply over {} bytes: refused", tun::kMaxReplyBytes);
@@ -222,7 +262,7 @@ std::expected<ChatReply, ChatError> Client::chat(const json& messages, const jso
                             "llama.cpp's server there, or pass --endpoint", cfg_.endpoint, attempt)},
           ChatFailure::NoServer});
     if (rc != CURLE_OK) {
-      last = Error{Errc::ArchitectError, fmt::format("{} ({})", curl_easy_strerror(rc), u)};
+      last = Error{Errc::ArchitectError, fmt::format("{} ({})", cu.curl_easy_strerror(rc), u)};
       if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) last.detail = "the server closed the connection mid-reply";
       if (retryable(rc)) continue;
       return std::unexpected(ChatError{last});

@@ -1,7 +1,6 @@
 // console.cpp: the architect at a terminal: Ctrl-C (stop after the current step), showing an
 // action escaped, the y/N confirmation, the libedit prompt and the interactive REPL
 // (/undo /diff /log /help /quit).
-#include <editline/readline.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -70,19 +69,10 @@ void Agent::show(const Action& a) {
 }
 
 std::string Agent::read_line(const char* prompt, bool* eof) {
-  *eof = false;
-  if (::isatty(0)) {
-    char* l = ::readline(prompt);
-    if (!l) { *eof = true; return {}; }
-    std::string s = l;
-    std::free(l);
-    return s;
-  }
-  std::fputs(prompt, stdout);
-  std::fflush(stdout);
-  std::string s;
-  if (!std::getline(std::cin, s)) *eof = true;
-  return s;
+  if (!lines_) lines_ = std::make_unique<os::LineReader>();
+  auto l = lines_->read(prompt);
+  *eof = !l;
+  return l ? std::move(*l) : std::string();
 }
 
 bool Agent::confirm(const Action& a) {
@@ -93,11 +83,7 @@ bool Agent::confirm(const Action& a) {
 }
 
 int Agent::run_interactive() {
-  bool tty = ::isatty(0);
-  if (tty) {
-    ::using_history();
-    ::read_history(opt_.history_path.c_str());
-  }
+  lines_ = std::make_unique<os::LineReader>(opt_.history_path);
   std::printf("pxos architect: %s, model %s, workspace %s\n"
               "Type a goal (an empty line continues the current one); /undo /diff /log /help /quit\n",
               printable(client_.url()).c_str(), printable(client_.config().model).c_str(), printable(ws_.root()).c_str());
@@ -110,10 +96,7 @@ int Agent::run_interactive() {
     std::string line = read_line("architect> ", &eof);
     if (eof) break;
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-    if (tty && !line.empty()) {
-      ::add_history(line.c_str());
-      ::write_history(opt_.history_path.c_str());
-    }
+    lines_->remember(line);
     if (line == "/quit" || line == "/exit") break;
     if (line == "/help") {
       std::printf("/undo  revert the newest architect commit\n/diff  show the newest architect commit and "

@@ -1,14 +1,17 @@
-// bytes.cpp: SHA-256 (OpenSSL's libcrypto) and hex formatting.
+// bytes.cpp: SHA-256 (nettle: no library configuration to read at start-up) and hex formatting.
 #include "common/bytes.hpp"
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 namespace pxos {
 
 Sha256 sha256(ByteView data) {
+  static_assert(SHA256_DIGEST_SIZE == std::tuple_size_v<Sha256>);
   Sha256 out{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, data.size(), data.data());
+  sha256_digest(&ctx, out.size(), out.data());
   return out;
 }
 

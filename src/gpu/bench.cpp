@@ -105,7 +105,10 @@ Result<BenchResult> bench_one(const BenchConfig& cfg, uint32_t n, std::mt19937_6
     R.shape = fmt::format("{}x{}x{}", T, H, D);
     auto X = rnd(g, size_t(T) * H * D);
     auto f = ref::rotary_inv_freq(D, 10000.0);
-    auto L = prepare_rotary(X, f, T, H, D, 0);
+    auto kv = parse_rotary_kernel(cfg.kernel);
+    if (!kv) return std::unexpected(kv.error());
+    R.kernel = cfg.kernel;
+    auto L = prepare_rotary(X, f, T, H, D, 0, *kv);
     if (!L) return std::unexpected(L.error());
     auto t = time_launch(*L, cfg.reps, &ts);
     if (!t) return std::unexpected(t.error());

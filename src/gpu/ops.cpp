@@ -91,6 +91,11 @@ Result<MatmulKernel> parse_matmul_kernel(std::string_view s) {
   if (s == "v3") return MatmulKernel::v3;
   return failf(Errc::Usage, "unknown kernel version '{}' (v1 naive, v2 tiled, v3 subgroup)", s);
 }
+Result<RotaryKernel> parse_rotary_kernel(std::string_view s) {
+  if (s == "v1") return RotaryKernel::v1;
+  if (s == "v2") return RotaryKernel::v2;
+  return failf(Errc::Usage, "unknown rotary kernel version '{}' (v1 per element pair, v2 across heads)", s);
+}
 const char* matmul_kernel_name(MatmulKernel k) {
   switch (k) {
     case MatmulKernel::v1: return "v1";
@@ -217,7 +222,7 @@ Result<Launch> prepare_activation(Activation act, std::span<const float> X, floa
 }
 
 Result<Launch> prepare_rotary(std::span<const float> X, std::span<const float> inv_freq, uint32_t T,
-                              uint32_t H, uint32_t D, uint32_t offset) {
+                              uint32_t H, uint32_t D, uint32_t offset, RotaryKernel kernel) {
   if (auto s = need(T && H && D, fmt::format("rotary: empty input (T={}, H={}, D={})", T, H, D)); !s)
     return std::unexpected(s.error());
   if (auto s = need(D % 2 == 0, fmt::format("rotary: head dimension D={} must be even", D)); !s)
@@ -226,8 +231,11 @@ Result<Launch> prepare_rotary(std::span<const float> X, std::span<const float> i
                     "rotary: X must have T*H*D elements and inv_freq D/2"); !s)
     return std::unexpected(s.error());
   uint32_t dims[4] = {T, H, D, offset};
-  uint32_t groups = std::min<uint32_t>(ceil_div(X.size() / 2, kElementwiseWG), kMaxGroups);
-  return make("rotary", "main", {view(X), view(inv_freq), pod_bytes(dims, sizeof dims)}, X.size_bytes(), 2,
+  const bool v2 = kernel == RotaryKernel::v2;
+  // v1: one invocation per element pair; v2: one per (position, pair), looping over the heads.
+  uint64_t units = v2 ? uint64_t(T) * (D / 2) : X.size() / 2;
+  uint32_t groups = std::min<uint32_t>(ceil_div(units, kElementwiseWG), kMaxGroups);
+  return make(v2 ? "rotary_heads" : "rotary", "main", {view(X), view(inv_freq), pod_bytes(dims, sizeof dims)}, X.size_bytes(), 2,
               {groups, 1, 1});
 }
 
@@ -276,8 +284,8 @@ Result<std::vector<float>> activation(Activation act, std::span<const float> X, 
   return once(prepare_activation(act, X, alpha));
 }
 Result<std::vector<float>> rotary(std::span<const float> X, std::span<const float> inv_freq, uint32_t T,
-                                  uint32_t H, uint32_t D, uint32_t offset) {
-  return once(prepare_rotary(X, inv_freq, T, H, D, offset));
+                                  uint32_t H, uint32_t D, uint32_t offset, RotaryKernel kernel) {
+  return once(prepare_rotary(X, inv_freq, T, H, D, offset, kernel));
 }
 Result<std::vector<float>> attention(std::span<const float> Q, std::span<const float> K,
                                      std::span<const float> V, uint32_t H, uint32_t N, uint32_t D,

@@ -18,6 +18,11 @@ enum class MatmulKernel { v1, v2, v3 };
 Result<MatmulKernel> parse_matmul_kernel(std::string_view s);
 const char* matmul_kernel_name(MatmulKernel k);
 
+// Rotary kernel versions, side by side: v1 one invocation per element pair (rotary.wgsl), v2 one
+// per (position, pair) across all heads (rotary_heads.wgsl: cos/sin once per position and pair).
+enum class RotaryKernel { v1, v2 };
+Result<RotaryKernel> parse_rotary_kernel(std::string_view s);
+
 enum class Activation { relu, leaky_relu, gelu, silu };
 
 // A prepared dispatch: pipeline, its buffers (inputs uploaded), workgroup counts.
@@ -43,7 +48,7 @@ Result<Launch> prepare_rmsnorm(std::span<const float> X, std::span<const float> 
                                uint32_t cols, float eps);
 Result<Launch> prepare_activation(Activation act, std::span<const float> X, float alpha = 0.01f);
 Result<Launch> prepare_rotary(std::span<const float> X, std::span<const float> inv_freq, uint32_t T,
-                              uint32_t H, uint32_t D, uint32_t offset);
+                              uint32_t H, uint32_t D, uint32_t offset, RotaryKernel kernel = RotaryKernel::v2);
 Result<Launch> prepare_attention(std::span<const float> Q, std::span<const float> K,
                                  std::span<const float> V, uint32_t H, uint32_t N, uint32_t D,
                                  bool causal);
@@ -61,7 +66,8 @@ Result<std::vector<float>> rmsnorm(std::span<const float> X, std::span<const flo
                                    uint32_t rows, uint32_t cols, float eps = 1e-5f);
 Result<std::vector<float>> activation(Activation act, std::span<const float> X, float alpha = 0.01f);
 Result<std::vector<float>> rotary(std::span<const float> X, std::span<const float> inv_freq,
-                                  uint32_t T, uint32_t H, uint32_t D, uint32_t offset = 0);
+                                  uint32_t T, uint32_t H, uint32_t D, uint32_t offset = 0,
+                                  RotaryKernel kernel = RotaryKernel::v2);
 Result<std::vector<float>> attention(std::span<const float> Q, std::span<const float> K,
                                      std::span<const float> V, uint32_t H, uint32_t N, uint32_t D,
                                      bool causal);

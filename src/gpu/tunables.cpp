@@ -12,7 +12,9 @@ std::vector<Constant> kernel_constants(std::string_view k, const AdapterSummary&
   if (k == "matmul_v1") return {c("TILE", kNaiveTile)};
   if (k == "matmul_v3") return {c("TILE", kSubgroupTile), c("WG", kSubgroupWG)};
   if (k == "softmax" || k == "layernorm" || k == "rmsnorm") return {c("WG", kRowWG)};
-  if (k == "activations" || k == "activations_vec4" || k == "rotary") return {c("WG", kElementwiseWG)};
+  if (k == "activations" || k == "activations_vec4" || k == "rotary" ||
+      k == "rotary_heads")
+    return {c("WG", kElementwiseWG)};
   if (k == "attention") {
     bool large = adapter.limits.maxComputeWorkgroupStorageSize >= kAttnKeyBlockBytes;
     return {c("BR", kAttnRows), c("DMAX", kAttnMaxD), c("BC", large ? kAttnKeyBlock : kAttnKeyBlockSmall)};

@@ -368,6 +368,17 @@ def case_no_server(c):
     only_initial_commit(c)
 
 
+def case_no_libcurl(c):
+    # libcurl is opened on the first request; when it cannot be (PXOS_FAULT=dlopen:1 stands in
+    # for an uninstalled libcurl4) the turn fails with one line naming it, and nothing changes.
+    port = c.serve([DONE])
+    p = c.run(port, "--max-iterations", "1", env={"PXOS_FAULT": "dlopen:1"})
+    check(p.returncode == 17, "exit %d: %s" % (p.returncode, p.stderr), c)
+    check("the architect's HTTP client (libcurl) cannot be loaded: libcurl.so.4" in p.stderr, "message: " + p.stderr, c)
+    check(c.requests() == [], "a request was sent", c)
+    only_initial_commit(c)
+
+
 def case_interactive(c):
     doc = act("write_doc", task="write the intro", file_path="docs/intro.md", content="# intro\n")
     doc2 = act("write_doc", task="write more", file_path="docs/more.md", content="# more\n")

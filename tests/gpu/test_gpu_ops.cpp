@@ -103,9 +103,13 @@ TEST(GpuOps, Rotary) {
     SCOPED_TRACE(::testing::Message() << T << "x" << H << "x" << D);
     auto X = rnd(g, size_t(T) * H * D);
     auto f = ref::rotary_inv_freq(D, 10000.0);
-    auto got = rotary(X, f, T, H, D, off);
-    ASSERT_TRUE(got) << got.error().detail;
-    EXPECT_CLOSE(*got, ref::rotary(X, f, T, H, D, off), kRtol32, kAtol32);
+    auto want = ref::rotary(X, f, T, H, D, off);
+    for (RotaryKernel k : {RotaryKernel::v1, RotaryKernel::v2}) {
+      SCOPED_TRACE(k == RotaryKernel::v1 ? "v1" : "v2");
+      auto got = rotary(X, f, T, H, D, off, k);
+      ASSERT_TRUE(got) << got.error().detail;
+      EXPECT_CLOSE(*got, want, kRtol32, kAtol32);
+    }
   }
 }
 
