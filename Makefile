@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 PXOS := build/pxos
 
-.PHONY: all setup build debug check-tsan test demo bench bench-vm bench-gpu bench-godpixel fuzz clean
+.PHONY: all setup build debug check-tsan test demo bench bench-vm bench-gpu bench-godpixel bench-plots fuzz clean
 
 all: build
 
@@ -51,6 +51,10 @@ bench-gpu: build
 
 bench-vm: build
 	@bash bench/vm/run.sh
+
+# docs/img/*.png from the result files in bench/*/results (matplotlib; docs/BENCHMARKS.md shows them).
+bench-plots: setup
+	@python3 bench/plots.py
 
 # Long libFuzzer runs (clang-19); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

@@ -2,8 +2,14 @@
 // Program output goes to stdout only; diagnostics, traces and stats go to stderr.
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "cli/command.hpp"
 #include "cli/loader.hpp"
+#include "cli/pixelmap.hpp"
+#include "common/fs.hpp"
+#include "image/pxi.hpp"
+#include "isa/decode.hpp"
 #include "vm/machine.hpp"
 
 namespace pxos::cli {
@@ -15,7 +21,51 @@ struct RunArgs {
   uint32_t memory_words = vm::kDefaultMemoryWords;
   bool trace = false, stats = false, seeded = false;
   std::vector<std::string> grant, deny;
+  std::string heatmap;
 };
+
+// --heatmap: each instruction's execution count painted on its bytes' pixels (a pixel shows the
+// most-run instruction among its 3 bytes), drawn with the view's outlines, labels and legend.
+void write_heatmap(const vm::Program& prog, const std::vector<uint64_t>& counts, const std::string& out,
+                   const std::string& name) {
+  const isa::Module& m = prog.module();
+  Bytes payload = must(isa::serialize(m));
+  image::PngImage heat;
+  image::pxi_dims(payload.size(), heat.width, heat.height);
+  heat.channels = 3;
+  std::vector<uint64_t> px(size_t(heat.width) * heat.height, 0);
+  uint64_t max = 0;
+  size_t hottest = 0;
+  const uint32_t code_at = isa::module_layout(payload).at(1).begin;  // where the code section starts
+  for (size_t i = 0; i < counts.size() && i < prog.cells().size(); ++i) {
+    uint32_t pc = prog.cells()[i].pc();
+    auto d = isa::decode(m.code, pc);
+    uint32_t end = d ? d->next : pc + 1;
+    for (uint32_t b = code_at + pc; b < code_at + end; ++b) px[b / 3] = std::max(px[b / 3], counts[i]);
+    if (counts[i] > max) max = counts[i], hottest = i;
+  }
+  for (uint64_t c : px) {
+    image::Rgb col = heat_colour(c, max);
+    heat.pixels.insert(heat.pixels.end(), {col.r, col.g, col.b});
+  }
+  MapSpec spec;
+  spec.pixels = &heat;
+  spec.regions = module_regions(payload);
+  spec.labels = module_labels(m);
+  spec.heat_max = max;
+  spec.title = fmt::format("{}  heat-map", name);
+  // 16x as `pxos view` draws, smaller when a large program would pass the PNG limits
+  std::optional<image::Canvas> c;
+  for (spec.scale = 16; !c; --spec.scale) {
+    auto r = render_map(spec, out);
+    if (r) c.emplace(std::move(*r));
+    else if (spec.scale == 1) throw Failure(r.error());
+  }
+  must(write_file_atomic(out, must(image::png_encode(c->png()))));
+  uint32_t hpc = prog.cells().empty() ? 0 : prog.cells()[hottest].pc();
+  std::fprintf(stderr, "heatmap: wrote %s; hottest instruction at %#x (%s) ran %llu times\n", out.c_str(), hpc,
+               prog.where(hpc).c_str(), (unsigned long long)max);
+}
 
 Register reg(20, [](CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
@@ -30,6 +80,7 @@ Register reg(20, [](CLI::App& app) {
   s->add_option("--deny", a->deny, "deny a capability");
   s->add_flag("--trace", a->trace, "print each executed instruction and the stack to stderr");
   s->add_flag("--stats", a->stats, "report instructions executed and time on stderr");
+  s->add_option("--heatmap", a->heatmap, "paint per-instruction execution counts on the program's pixels (PNG)");
   s->callback([a] {
     if (a->memory_words == 0 || a->memory_words > vm::kMaxMemoryWords)
       throw Failure(Error{Errc::Usage, fmt::format("--memory-words {}: must be 1..{}", a->memory_words, vm::kMaxMemoryWords)});
@@ -49,12 +100,15 @@ Register reg(20, [](CLI::App& app) {
     ro.limits.timeout_ms = a->timeout_ms;
     ro.limits.memory_words = a->memory_words;
     ro.trace = a->trace;
+    std::vector<uint64_t> counts;
+    if (!a->heatmap.empty()) ro.counts = &counts;
     vm::RunResult r = machine.run(ro);
     std::fflush(stdout);
     if (a->stats)
       std::fprintf(stderr, "stats: %llu instructions in %.6f s (%.1f M instructions/s), %llu output bytes\n",
                    (unsigned long long)r.steps, r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds / 1e6 : 0.0,
                    (unsigned long long)r.output_bytes);
+    if (!a->heatmap.empty()) write_heatmap(prog, counts, a->heatmap, a->input);  // a trapped run's too
     if (!r.halted) throw Failure(r.trap.error());
   });
 });

@@ -1,5 +1,5 @@
-// cmd_toolchain.cpp: `pxos asm`, `disasm`, `isa`, `pack`, `unpack`, `inspect`: the PixelVM
-// toolchain and the .pxi image commands.
+// cmd_toolchain.cpp: `pxos asm`, `disasm`, `isa`, `pack`, `unpack`, `view`, `inspect`: the
+// PixelVM toolchain and the .pxi image (and cart) commands.
 #include <fmt/format.h>
 
 #include <cstring>
@@ -9,7 +9,9 @@
 #include "asm/disassembler.hpp"
 #include "cli/command.hpp"
 #include "cli/loader.hpp"
+#include "cli/pixelmap.hpp"
 #include "common/fs.hpp"
+#include "image/cart.hpp"
 #include "image/png.hpp"
 #include "image/pxi.hpp"
 #include "isa/decode.hpp"
@@ -136,38 +138,52 @@ Register reg(10, [](CLI::App& app) {
     });
   }
   {
-    auto* s = app.add_subcommand("view", "Show an image's pixels: in the terminal (24-bit colour) and/or enlarged to a PNG");
+    auto* s = app.add_subcommand("view", "Show an image's pixels: in the terminal (24-bit colour) and/or enlarged to a PNG with a grid, region outlines and a legend");
     auto in = std::make_shared<std::string>();
     auto out = std::make_shared<std::string>();
     auto scale = std::make_shared<uint32_t>(16);
+    auto regions = std::make_shared<bool>(false);
     s->add_option("input", *in, "any PNG (.pxi, key, archive)")->required();
-    s->add_option("-o,--output", *out, "write an enlarged copy (nearest neighbour) here");
+    s->add_option("-o,--output", *out, "write an enlarged copy (grid, outlines, legend) here");
     s->add_option("--scale", *scale, "enlargement factor for -o (default 16)");
-    s->callback([in, out, scale] {
+    s->add_flag("--regions", *regions, "list the byte ranges of the image's regions instead of drawing it");
+    s->callback([in, out, scale, regions] {
       Bytes file = must(read_file(*in));
       image::PngImage img = must(image::png_decode(file, *in, 3));
+      MapSpec spec;
+      spec.pixels = &img;
+      spec.scale = *scale;
+      spec.title = fmt::format("{}  {}x{}", std::filesystem::path(*in).filename().string(), img.width, img.height);
+      // A .pxi's payload lies from pixel 0: a bytecode one gets its sections, others one region.
+      if (auto px = image::decode_pxi(file, *in); px && !px->legacy) {
+        auto mod = px->kind == image::Kind::Bytecode ? isa::parse_module(px->payload, *in)
+                                                      : Result<isa::Module>(failf(Errc::PxiInvalid, "not bytecode"));
+        if (mod) {
+          spec.regions = module_regions(px->payload);
+          spec.labels = module_labels(*mod);
+        } else {
+          spec.regions.push_back({std::string(image::kind_name(px->kind)) + " payload", 0, uint32_t(px->payload.size()),
+                                  {240, 240, 240}});
+        }
+      }
+      if (*regions) {
+        if (spec.regions.empty()) fmt::print("{}: no regions (not a .pxi image)\n", *in);
+        for (const auto& r : spec.regions)
+          if (r.end > r.begin)
+            fmt::print("{:<18} bytes {:#08x}-{:#08x} {:>8} bytes  pixels {}-{}\n", r.name, r.begin, r.end - 1,
+                       r.end - r.begin, r.begin / 3, (r.end - 1) / 3);
+          else
+            fmt::print("{:<18} bytes {:#08x}          {:>8} bytes  (empty)\n", r.name, r.begin, 0);
+      }
       if (!out->empty()) {
         if (*scale == 0 || *scale > 64) throw Failure(Error{Errc::Usage, "--scale must be 1..64"});
-        // The enlarged copy must itself be a PNG that pxos (and its limits) accepts: checked
-        // before the buffer is allocated, so a large input is one clear line, never bad_alloc.
-        uint64_t bw = uint64_t(img.width) * *scale, bh = uint64_t(img.height) * *scale;
-        if (bw > image::kMaxDimension || bh > image::kMaxDimension || bw * bh > image::kMaxPixels)
-          throw Failure(Error{Errc::TooLarge,
-              fmt::format("{}: {}x{} at --scale {} would be {}x{} pixels, over the limit of {} per side and {} "
-                          "in all; use a smaller --scale", *in, img.width, img.height, *scale, bw, bh,
-                          image::kMaxDimension, image::kMaxPixels)});
-        image::PngImage big;
-        big.width = uint32_t(bw);
-        big.height = uint32_t(bh);
-        big.channels = 3;
-        big.pixels.resize(size_t(big.width) * big.height * 3);
-        for (uint32_t y = 0; y < big.height; ++y)
-          for (uint32_t x = 0; x < big.width; ++x)
-            std::memcpy(&big.pixels[(size_t(y) * big.width + x) * 3],
-                        &img.pixels[(size_t(y / *scale) * img.width + x / *scale) * 3], 3);
-        must(write_file_atomic(*out, must(image::png_encode(big))));
-        fmt::print("wrote {} ({}x{}, each pixel {}x{})\n", *out, big.width, big.height, *scale, *scale);
+        MapGeometry g;
+        image::Canvas c = must(render_map(spec, *in, &g));
+        must(write_file_atomic(*out, must(image::png_encode(c.png()))));
+        fmt::print(*out == "-" ? stderr : stdout, "wrote {} ({}x{}; pixel (0,0) at ({},{}), each pixel {}x{})\n", *out,
+                   c.width(), c.height(), g.ox, g.oy, *scale, *scale);
       }
+      if (*regions) return;
       // Two pixel rows per text row with the upper-half block; at most 64 columns shown.
       uint32_t w = std::min<uint32_t>(img.width, 64), h = std::min<uint32_t>(img.height, 64);
       auto px = [&](uint32_t x, uint32_t y) { return &img.pixels[(size_t(y) * img.width + x) * 3]; };
@@ -193,15 +209,37 @@ Register reg(10, [](CLI::App& app) {
     auto in = std::make_shared<std::string>();
     s->add_option("input", *in, "image")->required();
     s->callback([in] {
-      image::Pxi img = must(image::load_pxi(*in));
-      fmt::print("file:     {}\n", *in);
-      fmt::print("format:   {}\n", img.legacy ? "PixelFS (legacy seed format)" : fmt::format("pxi v{} (PNG)", img.version));
-      fmt::print("pixels:   {}x{}\n", img.width, img.height);
-      fmt::print("kind:     {}\n", image::kind_name(img.kind));
-      fmt::print("payload:  {} bytes\n", img.payload.size());
-      fmt::print("sha256:   {} (verified)\n", hex(img.sha));
-      if (img.kind != image::Kind::Bytecode) return;
-      isa::Module m = must(isa::parse_module(img.payload, *in));
+      Bytes file = must(read_file(*in));
+      ByteView payload;
+      image::Cart cart;
+      image::Pxi img;
+      if (image::looks_like_jpeg(file) || image::looks_like_cart(file)) {
+        cart = must(image::decode_cart(file, *in));
+        fmt::print("file:     {}\n", *in);
+        fmt::print("format:   cart v{} (PNG label, payload in the pixels' low bits)\n", image::kCartVersion);
+        fmt::print("pixels:   {}x{}\n", cart.width, cart.height);
+        fmt::print("kind:     {}\n", image::kind_name(cart.kind));
+        fmt::print("payload:  {} bytes, {} bit{} per channel\n", cart.payload.size(), cart.bits, cart.bits == 1 ? "" : "s");
+        fmt::print("capacity: {} bytes at {} bits ({:.1f}% used), {} at {} bits\n", cart.capacity, cart.bits,
+                   cart.capacity ? 100.0 * double(cart.payload.size()) / double(cart.capacity) : 0.0,
+                   image::cart_capacity(cart.width, cart.height, image::kCartMaxBits), image::kCartMaxBits);
+        fmt::print("sha256:   {} (verified)\n", hex(cart.sha));
+        fmt::print("read from: {}; pixels {}\n", cart.from_chunk ? "the pxCa chunk" : "the pixels (no pxCa chunk)",
+                   cart.pixels_ok ? "intact" : cart.pixels_found ? "damaged (the chunk alone holds it)" : "hold no cart header");
+        if (cart.kind != image::Kind::Bytecode) return;
+        payload = cart.payload;
+      } else {
+        img = must(image::decode_pxi(file, *in));
+        fmt::print("file:     {}\n", *in);
+        fmt::print("format:   {}\n", img.legacy ? "PixelFS (legacy seed format)" : fmt::format("pxi v{} (PNG)", img.version));
+        fmt::print("pixels:   {}x{}\n", img.width, img.height);
+        fmt::print("kind:     {}\n", image::kind_name(img.kind));
+        fmt::print("payload:  {} bytes\n", img.payload.size());
+        fmt::print("sha256:   {} (verified)\n", hex(img.sha));
+        if (img.kind != image::Kind::Bytecode) return;
+        payload = img.payload;
+      }
+      isa::Module m = must(isa::parse_module(payload, *in));
       size_t n = 0;
       for (uint32_t pc = 0; pc < m.code.size();) {
         auto d = isa::decode(m.code, pc);

@@ -20,21 +20,19 @@ std::string_view kind_name(Kind k) {
   return "unknown";
 }
 
-namespace {
-void dims_for(uint64_t n, uint32_t& w, uint32_t& h) {
+void pxi_dims(uint64_t n, uint32_t& w, uint32_t& h) {
   uint64_t px = std::max<uint64_t>(1, (n + 2) / 3);
   uint64_t side = uint64_t(std::ceil(std::sqrt(double(px))));
   while (side * side < px) ++side;
   w = uint32_t(std::max<uint64_t>(1, side));
   h = uint32_t((px + w - 1) / w);
 }
-}  // namespace
 
 Result<Bytes> encode_pxi(ByteView payload, Kind kind) {
   if (payload.size() > kMaxPayload)
     return failf(Errc::TooLarge, "payload of {} bytes is over the {} byte limit", payload.size(), kMaxPayload);
   PngImage img;
-  dims_for(payload.size(), img.width, img.height);
+  pxi_dims(payload.size(), img.width, img.height);
   img.channels = 3;
   img.pixels.assign(size_t(img.width) * img.height * 3, 0);
   if (!payload.empty()) std::memcpy(img.pixels.data(), payload.data(), payload.size());
@@ -139,7 +137,7 @@ Result<Pxi> decode_pxfs(ByteView file, std::string_view name) {
 
 Bytes encode_pxfs(ByteView payload) {
   uint32_t w, h;
-  dims_for(payload.size(), w, h);
+  pxi_dims(payload.size(), w, h);
   Bytes out;
   ByteWriter bw(out);
   bw.u32(kPxfsMagic);

@@ -43,6 +43,8 @@ struct Pxi {
   bool legacy = false;  // read from a seed PixelFS (PXFS) file
 };
 
+// The pixel size of an n-byte payload (the layout above); views and heat-maps draw on it.
+void pxi_dims(uint64_t n, uint32_t& w, uint32_t& h);
 Result<Bytes> encode_pxi(ByteView payload, Kind kind);
 // Detects .pxi PNG or legacy PXFS; verifies length and SHA-256. `name` prefixes errors.
 Result<Pxi> decode_pxi(ByteView file, std::string_view name);

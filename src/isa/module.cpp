@@ -107,4 +107,30 @@ Result<Module> parse_module(ByteView data, std::string_view name) {
   return m;
 }
 
+std::vector<Section> module_layout(ByteView data) {
+  // Walks the same fields as parse_module, by their stored lengths (names are not re-escaped).
+  ByteReader r(data);
+  r.take(8);
+  uint32_t code_len = r.u32(), nsym = r.u32(), nlines = r.u32(), nrel = r.u32(), srclen = r.u32();
+  std::vector<Section> out;
+  auto mark = [&](std::string_view name, size_t from) { out.push_back({name, uint32_t(from), uint32_t(r.pos())}); };
+  mark("header", 0);
+  size_t at = r.pos();
+  r.take(code_len);
+  mark("code", at);
+  at = r.pos();
+  for (uint32_t i = 0; i < nsym && r.ok(); ++i) { r.u32(); r.take(r.u16()); }
+  mark("symbols", at);
+  at = r.pos();
+  r.take(size_t(nlines) * 8);
+  mark("line map", at);
+  at = r.pos();
+  for (uint32_t i = 0; i < nrel && r.ok(); ++i) { r.u32(); r.take(r.u16()); }
+  mark("relocations", at);
+  at = r.pos();
+  r.take(srclen);
+  mark("source name", at);
+  return out;
+}
+
 }  // namespace pxos::isa

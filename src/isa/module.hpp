@@ -45,4 +45,9 @@ struct Module {
 Result<Bytes> serialize(const Module& m);
 Result<Module> parse_module(ByteView data, std::string_view name);
 
+// The byte ranges of a serialized module, in file order (header, code, symbols, lines, relocs,
+// source name; empty ones included), for views that outline them. `data` must parse.
+struct Section { std::string_view name; uint32_t begin = 0, end = 0; };
+std::vector<Section> module_layout(ByteView data);
+
 }  // namespace pxos::isa

@@ -133,9 +133,11 @@ bool Machine::emit_text(std::string_view s) {
 }
 
 void Machine::trace_line(const Cell* ip, const int32_t* sp) {
-#if !PXOS_VM_HOSTED  // the guest has no trace stream (RunOptions::trace is host-only)
+#if !PXOS_VM_HOSTED  // the guest has no trace stream nor counts (RunOptions' host-only parts)
   (void)ip, (void)sp;
 #else
+  if (opt_->counts) ++(*opt_->counts)[size_t(ip - cells_.data())];
+  if (!opt_->trace) return;
   auto in = isa::decode(prog_.module().code, ip->pc());
   std::string text = in ? isa::format(*in) : "?";
   std::string st;
@@ -671,6 +673,7 @@ RunResult Machine::run(const RunOptions& opt) {
     opt_ = nullptr;
     return res;
   }
+  if (opt.counts) opt.counts->assign(cells_.size(), 0);
   ip_ = cells_.data() + entry;
   sp_ = stack_.data();
   fp_ = frames_.data();
@@ -681,12 +684,13 @@ RunResult Machine::run(const RunOptions& opt) {
   Exit e;
   for (;;) {
     uint64_t run = prog_.runlen()[size_t(ip_ - cells_.data())];
-    if (opt.trace || budget < run) {
+    const bool instrumented = opt.trace || opt.counts;
+    if (instrumented || budget < run) {
       // Exact mode: charge each step (the last partial run, or tracing), in slices so that the
       // deadline is checked while tracing too.
       int64_t fuel = int64_t(std::min<uint64_t>(budget, uint64_t(kExactSlice)));
       int64_t given = fuel;
-      e = opt.trace ? loop<true, true>(fuel) : loop<true, false>(fuel);
+      e = instrumented ? loop<true, true>(fuel) : loop<true, false>(fuel);
       used += uint64_t(given - fuel);
       budget -= uint64_t(given - fuel);
       if (e != Exit::OutOfFuel) break;

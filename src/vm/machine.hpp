@@ -29,6 +29,8 @@ struct RunOptions {
   Limits limits;
   bool trace = false;              // each instruction with the stack, to trace_out
   std::FILE* trace_out = stderr;
+  // Executions per cell (Program::cells() order), for heat-maps: runs the exact loop, as trace does.
+  std::vector<uint64_t>* counts = nullptr;
   uint32_t entry = 0;              // byte offset to start at
   // Receives program output (PRINT, PRINT_STR, EMIT) in chunks; default: stdout.
   std::function<void(std::string_view)> output;

@@ -38,6 +38,8 @@ for input in "$T/fifo" "$T/dir" /dev/zero "$T/link"; do
   refused "disasm $input" "not a regular file" px disasm "$input"
   refused "inspect $input" "not a regular file" px inspect "$input"
   refused "view $input" "not a regular file" px view "$input"
+  refused "cart make $input" "not a regular file" px cart make "$input" -o "$T/o.png"
+  refused "cart make --label $input" "not a regular file" px cart make "$T/fib.pxi" --label "$input" -o "$T/o.png"
   refused "pack $input" "not a regular file" px pack "$input" -o "$T/o.pxi"
   refused "unpack $input" "not a regular file" px unpack "$input" -o "$T/o.bin"
   refused "god create $input" "not a regular file" px god create "$input" -o "$T/o.png"
@@ -48,6 +50,7 @@ for input in "$T/fifo" "$T/dir" /dev/zero "$T/link"; do
 done
 [ -p "$T/fifo" ] || bad "the input FIFO was replaced"
 [ -e "$T/o.pxi" ] && bad "a refused input still wrote an output"
+[ -e "$T/o.png" ] && bad "a refused cart input still wrote an output"
 
 # An archive directory whose manifest or a data file is a FIFO.
 cp -r "$SRC/examples/demo-archive" "$T/adir"; mv "$T/adir/manifest.json" "$T/manifest.saved"; mkfifo "$T/adir/manifest.json"
@@ -74,6 +77,7 @@ outputs=(
   "pack|pack $T/blob -o @OUT@"
   "unpack|unpack $T/fib.pxi -o @OUT@"
   "view|view $T/fib.pxi --scale 2 -o @OUT@"
+  "cart-make|cart make $T/fib.pxi -o @OUT@"
   "god-create|god create $T/fib.pxi -o @OUT@"
   "god-resurrect|god resurrect $T/key.png -o @OUT@"
   "god-bootstrap|god bootstrap $T/fib.pxi -o @OUT@"

@@ -19,6 +19,8 @@ outputs=(
   "pack|pack $T/blob -o @OUT@"
   "unpack|unpack $T/fib.pxi -o @OUT@"
   "view|view $T/fib.pxi --scale 2 -o @OUT@"
+  "cart-make|cart make $T/fib.pxi -o @OUT@"
+  "heatmap|run $T/fib.pxi --heatmap @OUT@"
   "god-resurrect|god resurrect $T/key.png -o @OUT@"
   "god-bootstrap|god bootstrap $T/fib.pxi -o @OUT@"
   "archive-create|archive create @OUT@ $SRC/examples/demo-archive"

@@ -1,8 +1,9 @@
-// image_test.cpp: .pxi round trips, legacy PixelFS, and every kind of broken image.
+// image_test.cpp: .pxi round trips, legacy PixelFS, carts, and every kind of broken image.
 #include <gtest/gtest.h>
 
 #include <random>
 
+#include "image/cart.hpp"
 #include "image/png.hpp"
 #include "image/pxi.hpp"
 
@@ -201,4 +202,90 @@ TEST(Png, BadIdatCrcOrCutIdatIsRefused) {
   cut.insert(cut.end(), c.begin(), c.end());
   cut.insert(cut.end(), png->begin() + ptrdiff_t(idat.at + 12 + idat.len), png->end());
   EXPECT_FALSE(png_decode(cut, "cut.png", 3));
+}
+
+// ---- cartridges (image/cart.hpp) ------------------------------------------------------------
+namespace {
+PngImage label(uint32_t w, uint32_t h, std::mt19937_64& rng) {
+  PngImage img;
+  img.width = w;
+  img.height = h;
+  img.channels = 3;
+  img.pixels = random_bytes(size_t(w) * h * 3, rng);
+  return img;
+}
+// The cart with its chunk removed: what a metadata stripper leaves.
+Bytes stripped(const PngImage& cart) {
+  PngImage c = cart;
+  c.chunks.clear();
+  return png_encode(c).value();
+}
+}  // namespace
+
+TEST(Cart, RoundTripsEveryDepthFromChunkAndPixels) {
+  uint64_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (unsigned bits = 1; bits <= kCartMaxBits; ++bits)
+    for (size_t n : {size_t(0), size_t(1), size_t(7), size_t(300), size_t(1000)}) {
+      PngImage lab = label(60, 60, rng);
+      Bytes payload = random_bytes(n, rng);
+      ASSERT_LE(n, cart_capacity(60, 60, bits));
+      auto cart = make_cart(lab, payload, Kind::Raw, bits, "l.png");
+      ASSERT_TRUE(cart) << cart.error().detail;
+      // only the low bits changed (the header's at 2)
+      for (size_t i = 0; i < lab.pixels.size(); ++i)
+        ASSERT_LT(std::abs(int(lab.pixels[i]) - int(cart->pixels[i])), 1 << std::max(2u, bits));
+      auto full = decode_cart(png_encode(*cart).value(), "c.png");
+      ASSERT_TRUE(full) << full.error().detail;
+      EXPECT_TRUE(full->from_chunk);
+      EXPECT_TRUE(full->pixels_ok);
+      EXPECT_EQ(full->payload, payload);
+      auto bare = decode_cart(stripped(*cart), "c.png");
+      ASSERT_TRUE(bare) << bare.error().detail;
+      EXPECT_FALSE(bare->from_chunk);
+      EXPECT_EQ(bare->bits, bits);
+      EXPECT_EQ(bare->payload, payload);
+      EXPECT_TRUE(looks_like_cart(stripped(*cart)));
+    }
+}
+
+TEST(Cart, CapacityAndSmallestDepth) {
+  EXPECT_EQ(cart_capacity(160, 205, 2), (160u * 205 * 3 - 176) * 2 / 8);
+  EXPECT_EQ(cart_capacity(5, 5, 4), 0u);  // 75 channels: not even the header
+  std::mt19937_64 rng(1);
+  PngImage lab = label(32, 32, rng);
+  Bytes payload(cart_capacity(32, 32, 1) + 1, 0x5a);  // one byte past 1 bit: needs 2
+  auto cart = make_cart(lab, payload, Kind::Raw, 0, "l.png");
+  ASSERT_TRUE(cart);
+  EXPECT_EQ(decode_cart(stripped(*cart), "c.png")->bits, 2u);
+}
+
+TEST(Cart, RefusesTooSmallLabelDamageAndJpeg) {
+  std::mt19937_64 rng(2);
+  PngImage lab = label(16, 16, rng);
+  Bytes big(cart_capacity(16, 16, 4) + 1, 1);
+  auto e = make_cart(lab, big, Kind::Raw, 0, "small.png");
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, Errc::TooLarge);
+  Bytes payload(100, 7);
+  auto cart = make_cart(lab, payload, Kind::Raw, 2, "l.png");
+  ASSERT_TRUE(cart);
+  PngImage bad = *cart;
+  bad.chunks.clear();
+  bad.pixels[kCartHeaderChannels + 40] ^= 1;  // a payload bit
+  auto d = decode_cart(png_encode(bad).value(), "c.png");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, Errc::HashMismatch);
+  bad = *cart;
+  bad.chunks.clear();
+  bad.pixels[0] ^= 2;  // the magic
+  d = decode_cart(png_encode(bad).value(), "c.png");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, Errc::PxiInvalid);
+  const uint8_t jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F'};
+  d = decode_cart(ByteView(jpeg, sizeof jpeg), "c.jpg");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, Errc::PxiInvalid);
+  EXPECT_NE(d.error().detail.find("c.jpg"), std::string::npos);
 }

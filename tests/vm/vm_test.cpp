@@ -427,3 +427,28 @@ TEST(Module, SourceNameControlBytesAreEscapedInTraps) {
   for (char c : r.trap.detail) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7f) << r.trap.detail;
   EXPECT_NE(r.trap.detail.find("evil\\x1b[2J\\x0d\\x0aok"), std::string::npos) << r.trap.detail;
 }
+
+// RunOptions::counts (run --heatmap): one count per cell, exact per instruction, summing to the
+// steps, and kept for what ran before a trap.
+TEST(VmCounts, PerInstructionCountsSumToSteps) {
+  for (bool trap : {false, true}) {
+    std::string src = "PUSH 7\nloop:\nDEC\nDUP\nJNZ loop\n" + std::string(trap ? "PUSH 0\nDIV\n" : "") + "HALT\n";
+    auto prog = vm::Program::load(asm_ok(src));
+    ASSERT_TRUE(prog.has_value());
+    vm::HostEnv env;
+    vm::Machine m(*prog, env);
+    vm::RunOptions ro;
+    std::vector<uint64_t> counts;
+    ro.counts = &counts;
+    auto r = m.run(ro);
+    EXPECT_EQ(r.halted, !trap);
+    ASSERT_EQ(counts.size(), prog->cells().size());
+    uint64_t sum = 0;
+    for (uint64_t c : counts) sum += c;
+    EXPECT_EQ(sum, r.steps);
+    EXPECT_EQ(counts[0], 1u);                       // PUSH 7
+    EXPECT_EQ(counts[1], 7u);                       // DEC, each time round
+    EXPECT_EQ(counts[3], 7u);                       // JNZ
+    EXPECT_EQ(counts.back(), trap ? 0u : 1u);       // HALT: not reached after the trap
+  }
+}
