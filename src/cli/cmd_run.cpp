@@ -11,6 +11,7 @@
 #include "image/pxi.hpp"
 #include "isa/decode.hpp"
 #include "vm/machine.hpp"
+#include "vm/trace.hpp"
 
 namespace pxos::cli {
 namespace {
@@ -19,7 +20,8 @@ struct RunArgs {
   std::string input;
   uint64_t max_steps = 0, max_output = 0, timeout_ms = 0, seed = 0;
   uint32_t memory_words = vm::kDefaultMemoryWords;
-  bool trace = false, stats = false, seeded = false;
+  bool trace = false, trace_json = false, stats = false, seeded = false;
+  uint64_t trace_limit = 0;
   std::vector<std::string> grant, deny;
   std::string heatmap;
 };
@@ -78,7 +80,10 @@ Register reg(20, [](CLI::App& app) {
   s->add_option("--seed", a->seed, "seed of the random host call (default: fixed)");
   s->add_option("--grant", a->grant, "grant a capability (clock, random and input are granted by default)");
   s->add_option("--deny", a->deny, "deny a capability");
-  s->add_flag("--trace", a->trace, "print each executed instruction and the stack to stderr");
+  s->add_flag("--trace", a->trace, "print each executed instruction and the stack to stderr (docs/debugging.md)");
+  s->add_flag("--trace-json", a->trace_json, "the trace as one JSON object per line, for tools");
+  s->add_option("--trace-limit", a->trace_limit, "trace the first N instructions only, then run on untraced")
+      ->check(at_least("--trace-limit", true));
   s->add_flag("--stats", a->stats, "report instructions executed and time on stderr");
   s->add_option("--heatmap", a->heatmap, "paint per-instruction execution counts on the program's pixels (PNG)");
   s->callback([a] {
@@ -99,7 +104,11 @@ Register reg(20, [](CLI::App& app) {
     ro.limits.max_output_bytes = a->max_output;
     ro.limits.timeout_ms = a->timeout_ms;
     ro.limits.memory_words = a->memory_words;
-    ro.trace = a->trace;
+    std::optional<vm::Tracer> tracer;
+    if (a->trace || a->trace_json || a->trace_limit) {
+      tracer.emplace(prog, stderr, a->trace_json ? vm::TraceFormat::json : vm::TraceFormat::text, a->trace_limit);
+      ro.on_step = [&tracer](const vm::Machine& mm) { return (*tracer)(mm); };
+    }
     std::vector<uint64_t> counts;
     if (!a->heatmap.empty()) ro.counts = &counts;
     vm::RunResult r = machine.run(ro);

@@ -22,6 +22,11 @@
 #include "isa/isa.hpp"
 
 #define PXOS_VM_HOSTED __STDC_HOSTED__
+#if PXOS_VM_HOSTED
+#include <optional>
+
+#include "vm/trace.hpp"
+#endif
 
 #if defined(__GNUC__)
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -132,21 +137,26 @@ bool Machine::emit_text(std::string_view s) {
   return true;
 }
 
-void Machine::trace_line(const Cell* ip, const int32_t* sp) {
-#if !PXOS_VM_HOSTED  // the guest has no trace stream nor counts (RunOptions' host-only parts)
-  (void)ip, (void)sp;
+bool Machine::trace_line(const Cell* ip, int32_t* sp, Frame* fp, int32_t* lp, int32_t* ltop) {
+#if !PXOS_VM_HOSTED  // the guest has no trace stream, counts nor hook (RunOptions' host-only parts)
+  (void)ip, (void)sp, (void)fp, (void)lp, (void)ltop;
+  return true;
 #else
   if (opt_->counts) ++(*opt_->counts)[size_t(ip - cells_.data())];
-  if (!opt_->trace) return;
-  auto in = isa::decode(prog_.module().code, ip->pc());
-  std::string text = in ? isa::format(*in) : "?";
-  std::string st;
-  const int32_t* b = stack_.data();
-  size_t n = size_t(sp - b);
-  size_t from = n > 8 ? n - 8 : 0;
-  if (from) st += "… ";
-  for (size_t i = from; i < n; ++i) st += fmt::format("{}{}", i > from ? " " : "", b[i]);
-  std::fprintf(opt_->trace_out, "%06x  %-28s [%s]\n", ip->pc(), text.c_str(), st.c_str());
+  if (!hooked_) return true;
+  // The hook reads the state through the accessors: publish the loop's registers first.
+  ip_ = ip, sp_ = sp, fp_ = fp, lp_ = lp, ltop_ = ltop;
+  depth_ = size_t(sp - stack_.data());
+  if (!out_.empty()) {  // output before the trace line or the debugger's prompt, in order
+    flush();
+    if (!opt_->output) std::fflush(stdout);
+  }
+  switch (hook_(*this)) {
+    case StepAction::go: return true;
+    case StepAction::stop: return false;
+    case StepAction::detach: hooked_ = false; return true;
+  }
+  return true;
 #endif
 }
 
@@ -289,7 +299,13 @@ Machine::Exit Machine::loop(int64_t& fuel) {
         goto save;                                \
       }                                           \
     }                                             \
-    if constexpr (kTrace) trace_line(ip, sp);     \
+    if constexpr (kTrace) {                       \
+      if (UNLIKELY(!trace_line(ip, sp, fp, lp, ltop))) { \
+        if constexpr (kExact) ++fuel;             \
+        exit = Exit::Stopped;                     \
+        goto save;                                \
+      }                                           \
+    }                                             \
   } while (0)
 #define VM_BREAK   \
   do {             \
@@ -674,8 +690,20 @@ RunResult Machine::run(const RunOptions& opt) {
     return res;
   }
   if (opt.counts) opt.counts->assign(cells_.size(), 0);
+  std::copy_n(opt.start_memory.begin(), std::min(opt.start_memory.size(), mem_.size()), mem_.begin());
+  size_t carried = std::min(opt.start_stack.size(), stack_.size());
+  std::copy_n(opt.start_stack.begin(), carried, stack_.begin());
+#if PXOS_VM_HOSTED
+  std::optional<Tracer> tracer;
+  hook_ = opt.on_step;
+  if (!hook_ && opt.trace) {
+    tracer.emplace(prog_, opt.trace_out);
+    hook_ = [&tracer](const Machine& m) { return (*tracer)(m); };
+  }
+  hooked_ = bool(hook_);
+#endif
   ip_ = cells_.data() + entry;
-  sp_ = stack_.data();
+  sp_ = stack_.data() + carried;
   fp_ = frames_.data();
   lp_ = ltop_ = locals_.data();
 
@@ -684,7 +712,7 @@ RunResult Machine::run(const RunOptions& opt) {
   Exit e;
   for (;;) {
     uint64_t run = prog_.runlen()[size_t(ip_ - cells_.data())];
-    const bool instrumented = opt.trace || opt.counts;
+    const bool instrumented = hooked_ || opt.counts;
     if (instrumented || budget < run) {
       // Exact mode: charge each step (the last partial run, or tracing), in slices so that the
       // deadline is checked while tracing too.
@@ -693,6 +721,11 @@ RunResult Machine::run(const RunOptions& opt) {
       e = instrumented ? loop<true, true>(fuel) : loop<true, false>(fuel);
       used += uint64_t(given - fuel);
       budget -= uint64_t(given - fuel);
+      if (e == Exit::Stopped) {
+        set_trap(TrapKind::stopped, ip_);
+        e = Exit::Trap;
+        break;
+      }
       if (e != Exit::OutOfFuel) break;
       if (budget == 0) {
         set_trap(TrapKind::step_limit, ip_, {.limit = lim.max_steps});
@@ -727,6 +760,10 @@ RunResult Machine::run(const RunOptions& opt) {
   depth_ = size_t(sp_ - stack_.data());
   res.output_bytes = out_total_;
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+#if PXOS_VM_HOSTED
+  hook_ = nullptr;  // may refer to this run's tracer
+  hooked_ = false;
+#endif
   opt_ = nullptr;
   return res;
 }
