@@ -147,7 +147,7 @@ Register reg(21, [](CLI::App& app) {
       out(rep.output);
       if (!rep.ok) {
         ++failed;
-        out(origin.empty() ? "error: " + rep.error : fmt::format("{}:{}: error: {}", origin, n, rep.error));
+        out(fmt::format("{}:{}: error: {}\n", origin.empty() ? "line" : origin, n, rep.error));
       } else if (!t.starts_with(':')) {
         out(repl.stack_text() + "\n");
       }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "asm/assembler.hpp"
+#include "isa/symbols.hpp"
 #include "vm/program.hpp"
 
 namespace pxos::debug {
@@ -26,8 +27,9 @@ ReplReply Repl::feed(std::string_view line) {
   if (!m) {
     r.ok = false;
     r.code = m.error().code;
-    for (const auto& d : diags) r.error += d.to_string() + "\n";
-    if (r.error.empty()) r.error = m.error().detail + "\n";
+    // the new line is the only one that can be wrong (the kept ones assembled before): column only
+    for (const auto& d : diags) r.error += fmt::format("{}col {}: {}", r.error.empty() ? "" : "; ", d.col, d.message);
+    if (r.error.empty()) r.error = m.error().detail;
     return r;
   }
   uint32_t end = uint32_t(m->code.size() - 1);  // the HALT added after the line
@@ -35,7 +37,7 @@ ReplReply Repl::feed(std::string_view line) {
   vo.memory_words = uint32_t(mem_.size());
   auto prog = vm::Program::load(std::move(*m), vo);
   if (!prog) {
-    r.ok = false, r.code = prog.error().code, r.error = prog.error().detail + "\n";
+    r.ok = false, r.code = prog.error().code, r.error = prog.error().detail;
     return r;
   }
   if (end == code_end_) {  // a label or a comment: nothing to run, kept for later lines
@@ -52,7 +54,9 @@ ReplReply Repl::feed(std::string_view line) {
   ro.output = [&r](std::string_view s) { r.output += s; };
   vm::RunResult res = mach.run(ro);
   if (!res.halted) {
-    r.ok = false, r.code = res.trap.code, r.error = res.trap.detail + "\n";
+    isa::Symbolizer sym(prog->module());
+    r.ok = false, r.code = res.trap.code;
+    r.error = fmt::format("{}: {} (at {})", sym.insn_at(res.trap.pc), res.trap.message, sym.where(res.trap.pc));
     return r;
   }
   auto st = mach.stack();
@@ -67,7 +71,7 @@ ReplReply Repl::feed(std::string_view line) {
 ReplReply Repl::command(std::string_view line) {
   ReplReply r;
   auto bad = [&](std::string msg) {
-    r.ok = false, r.code = Errc::Usage, r.error = msg + "\n";
+    r.ok = false, r.code = Errc::Usage, r.error = std::move(msg);
     return r;
   };
   std::vector<std::string_view> w;

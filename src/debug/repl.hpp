@@ -19,7 +19,7 @@ inline constexpr std::string_view kReplSource = "<repl>";  // the name in diagno
 struct ReplReply {
   std::string output;  // what the line printed
   bool ok = true;      // false: `error` says why; the line was dropped
-  std::string error;   // one line per diagnostic (assembler) or the trap, located
+  std::string error;   // one line, no location: "col 1: unknown mnemonic 'X'", "DIV: division by zero (at loop+0x3)"
   Errc code = Errc::Ok;
 };
 

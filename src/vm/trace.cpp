@@ -18,7 +18,8 @@ std::string Tracer::text_line(const Machine& m) const {
   size_t from = s.size() > kTraceStackValues ? s.size() - kTraceStackValues : 0;
   if (from) st += "… ";
   for (size_t i = from; i < s.size(); ++i) st += fmt::format("{}{}", i > from ? " " : "", s[i]);
-  return fmt::format("{:#06x}  {:<18} {:>5}  d{:<2} {:<26} [{}]", pc, sym_.where(pc),
+  std::string at = prog_.module().symbols.empty() || sym_.where(pc).starts_with("0x") ? "-" : sym_.where(pc);
+  return fmt::format("{:#06x}  {:<18} {:>5}  d{:<2} {:<26} [{}]", pc, at,
                      line ? fmt::format("{}", *line) : std::string("-"), m.call_depth(), sym_.insn_at(pc), st);
 }
 
