@@ -3,7 +3,10 @@
 // scripted lines, and the REPL's carried state.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <deque>
+#include <fstream>
 
 #include "asm/assembler.hpp"
 #include "debug/debugger.hpp"
@@ -310,4 +313,30 @@ TEST(Repl, FailuresLeaveTheStateAlone) {
   EXPECT_EQ(r.stack_text(), "[]");
   r.command(":q");
   EXPECT_TRUE(r.quit());
+}
+
+// docs/debugging.md's command table is commands.def's: every row's name, aliases, arguments and
+// help appear on one table line.
+TEST(DebugDocs, CommandTableMatchesTheRows) {
+  const char* src = std::getenv("PXOS_SOURCE_DIR");
+  ASSERT_NE(src, nullptr) << "PXOS_SOURCE_DIR is not set";
+  std::ifstream f(std::string(src) + "/docs/debugging.md");
+  ASSERT_TRUE(f) << "docs/debugging.md";
+  std::vector<std::string> rows;
+  for (std::string l; std::getline(f, l);)
+    if (l.starts_with("| `")) rows.push_back(l);
+  EXPECT_EQ(rows.size(), debug::commands().size());
+  for (const auto& c : debug::commands()) {
+    std::string want = "| `" + std::string(c.name) + "` |";
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const std::string& r) { return r.starts_with(want); });
+    ASSERT_NE(it, rows.end()) << c.name;
+    EXPECT_NE(it->find(std::string(c.help)), std::string::npos) << c.name;
+    if (!c.args.empty()) EXPECT_NE(it->find("`" + std::string(c.args) + "`"), std::string::npos) << c.name;
+    std::string_view al = c.aliases;
+    while (!al.empty()) {
+      size_t sp = al.find(' ');
+      EXPECT_NE(it->find("`" + std::string(al.substr(0, sp)) + "`"), std::string::npos) << c.name;
+      al = sp == std::string_view::npos ? "" : al.substr(sp + 1);
+    }
+  }
 }
