@@ -24,7 +24,8 @@ struct DebugArgs {
   std::vector<std::string> grant, deny;
 };
 
-void out(std::string_view s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+// false once stdout refuses (main reports the error at exit, or exits quietly on a closed pipe)
+bool out(std::string_view s) { return std::fwrite(s.data(), 1, s.size(), stdout) == s.size() && !std::ferror(stdout); }
 
 // The lines of a session: a commands file, a terminal with editing, or a piped stdin. Off a
 // terminal each line is echoed after the prompt so the transcript reads like the session.

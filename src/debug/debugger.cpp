@@ -302,6 +302,7 @@ size_t Session::run(const Reader& next, std::string origin) {
 
 Session::Pending Session::command_loop() {
   for (;;) {
+    if (!out_ok_) return Pending{.quit = true};  // nobody can read the answers
     auto line = (*reader_)();
     if (!line) return Pending{.quit = true};  // end of input ends the session
     ++lineno_;
@@ -365,6 +366,7 @@ void Session::show_stop(const vm::Machine& m, const std::string& why) {
 }
 
 vm::StepAction Session::on_step(const vm::Machine& m) {
+  if (!out_ok_) return quit_ = true, vm::StepAction::stop;  // the program's output has nowhere to go
   uint32_t pc = m.pc();
   size_t depth = m.call_depth();
   std::string why;

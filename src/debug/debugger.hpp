@@ -49,7 +49,9 @@ Result<std::optional<Command>> parse_command(std::string_view line);
 
 class Session {
  public:
-  using Sink = std::function<void(std::string_view)>;  // the transcript (and program output)
+  // The transcript (and program output); false: it cannot be written (a closed pipe, a full
+  // disk), which ends the session and its program at the next step.
+  using Sink = std::function<bool(std::string_view)>;
   using Reader = std::function<std::optional<std::string>()>;  // the next command line
   // source: the program's source text when known (for source lines), else empty.
   Session(const vm::Program& p, vm::HostEnv& env, const vm::Limits& lim, Sink out, std::string source = {});
@@ -75,7 +77,7 @@ class Session {
   std::string describe(uint32_t pc) const;     // "0x000c fib (fib.pxasm:10)"
   std::string source_line(uint32_t line) const;  // "   10 |     LOCALS 1\n", or ""
   void show_stop(const vm::Machine& m, const std::string& why);
-  void print(std::string_view s) { out_(s); }
+  void print(std::string_view s) { out_ok_ = out_(s) && out_ok_; }
 
   const vm::Program& prog_;
   vm::HostEnv& env_;
@@ -96,6 +98,7 @@ class Session {
   int64_t remaining_ = 0;
   size_t depth_ = 0;
   bool quit_ = false, restart_ = false;
+  bool out_ok_ = true;
   uint32_t prev_pc_ = 0;
   bool have_prev_ = false;
   uint32_t list_next_ = 0;  // where a bare `list` goes on

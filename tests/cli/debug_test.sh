@@ -65,5 +65,16 @@ expect_fail commands-fifo "$T/fifo" "$PXOS" debug "$D/prog.pxasm" --commands "$T
 expect_fail commands-dir "$T" "$PXOS" repl --commands "$T"
 expect_fail bad-memory "--memory-words" "$PXOS" debug "$D/prog.pxasm" --memory-words 0
 
+# a closed pipe ends the session and its endless program (quietly, exit 3), never a hang
+printf 'top: PUSH 1\nPRINT\nJMP top\n' >"$T/loop.pxasm"
+timeout 20 "$PXOS" debug "$T/loop.pxasm" <<<"run" 2>"$T/err" | head -c 100 >/dev/null
+rc=${PIPESTATUS[0]}
+[ "$rc" = 3 ] && [ ! -s "$T/err" ] && ok || bad "closed pipe: exit $rc: $(cat "$T/err")"
+# a full disk under the transcript: one line on stderr, non-zero, no hang
+if [ -w /dev/full ]; then
+  timeout 20 "$PXOS" debug "$T/loop.pxasm" <<<"run" >/dev/full 2>"$T/err"; rc=$?
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$(wc -l <"$T/err")" = 1 ] && ok || bad "full disk: exit $rc: $(cat "$T/err")"
+fi
+
 echo "debug_test: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -51,7 +51,7 @@ Transcript session(const std::string& src, std::deque<std::string> cmds) {
   vm::HostEnv env;
   env.input = nullptr;
   Transcript t;
-  debug::Session s(p, env, {}, [&](std::string_view v) { t.text += v; }, src);
+  debug::Session s(p, env, {}, [&](std::string_view v) { t.text += v; return true; }, src);
   t.failed = s.run([&]() -> std::optional<std::string> {
     if (cmds.empty()) return std::nullopt;
     std::string c = cmds.front();
@@ -339,4 +339,15 @@ TEST(DebugDocs, CommandTableMatchesTheRows) {
       al = sp == std::string_view::npos ? "" : al.substr(sp + 1);
     }
   }
+}
+
+// A transcript nobody can read ends the session, and an endless program with it.
+TEST(DebugSession, RefusedOutputEndsTheSession) {
+  vm::Program p = load("top: PUSH 1\nPRINT\nJMP top\n");
+  vm::HostEnv env;
+  size_t writes = 0, reads = 0;
+  debug::Session s(p, env, {}, [&](std::string_view) { return ++writes < 5; });
+  s.run([&]() -> std::optional<std::string> { return ++reads == 1 ? std::optional<std::string>("run") : std::nullopt; });
+  EXPECT_EQ(reads, 1u);
+  EXPECT_LT(writes, 20u);
 }

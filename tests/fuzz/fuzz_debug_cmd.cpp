@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pxos::vm::Limits lim;
   lim.max_steps = 10000;
   size_t at = 0, bytes = 0;
-  pxos::debug::Session s(program(), env, lim, [&](std::string_view o) { bytes += o.size(); });
+  pxos::debug::Session s(program(), env, lim, [&](std::string_view o) { return (bytes += o.size()) > 0; });
   size_t failed = s.run([&]() -> std::optional<std::string> {
     if (at == lines.size()) return std::nullopt;
     return lines[at++];
