@@ -229,10 +229,20 @@ void Session::step(int32_t token, bool want_logits) {
     s.att.resize(size_t(hp.n_head) * s.cap);
   }
   dequantize_row(m_.tok_embd.type, m_.tok_embd.row(uint64_t(token)), s.x.data(), dim);
-  for (uint32_t i = 0; i < hd / 2; ++i) {
-    double a = double(pos_) * s.freq[i];
-    s.cos_[i] = float(std::cos(a));
-    s.sin_[i] = float(std::sin(a));
+  if (s.ggml) {
+    // ggml_rope_cache_init: theta = pos, multiplied by powf(base, -2/d) once per pair, in fp32.
+    const float theta_scale = std::pow(hp.rope_base, -2.0f / float(hd));
+    float theta = float(pos_);
+    for (uint32_t i = 0; i < hd / 2; ++i, theta *= theta_scale) {
+      s.cos_[i] = std::cos(theta);
+      s.sin_[i] = std::sin(theta);
+    }
+  } else {
+    for (uint32_t i = 0; i < hd / 2; ++i) {
+      double a = double(pos_) * s.freq[i];
+      s.cos_[i] = float(std::cos(a));
+      s.sin_[i] = float(std::sin(a));
+    }
   }
   auto rope = [&](float* vec, uint32_t heads) {
     for (uint32_t h = 0; h < heads; ++h)
@@ -274,11 +284,13 @@ void Session::step(int32_t token, bool want_logits) {
           mx = std::max(mx, a[t]);
         }
         float sum = 0.0f;
+        double dsum = 0.0;  // ggml_vec_soft_max_f32 sums in double
         for (uint32_t t = 0; t < n_pos; ++t) {
           a[t] = std::exp(a[t] - mx);
           sum += a[t];
+          dsum += double(a[t]);
         }
-        const float inv = 1.0f / sum;
+        const float inv = s.ggml ? float(1.0 / dsum) : 1.0f / sum;
         float* o = s.att_out.data() + h * hd;
         std::fill(o, o + hd, 0.0f);
         for (uint32_t t = 0; t < n_pos; ++t) {
