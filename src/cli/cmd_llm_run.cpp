@@ -104,9 +104,7 @@ void run(const RunOpts& o) {
   if (int(o.have_prompt) + int(!o.prompt_file.empty()) != 1)
     throw Failure({Errc::Usage, "llm run: give exactly one of --prompt, --prompt-file"});
   if (o.raw && !o.system.empty()) throw Failure({Errc::Usage, "llm run: --system needs the chat template (not --raw)"});
-  if (auto s = llm::validate(o.smp.s); !s) throw Failure({Errc::Usage, "llm run: " + s.error().detail});
-  for (auto& st : o.smp.stops)
-    if (st.empty()) throw Failure({Errc::Usage, "llm run: --stop: an empty stop string"});
+  o.smp.check("llm run");
   std::string where = o.have_prompt ? "--prompt" : o.prompt_file;
   std::string text = o.prompt;
   if (!o.have_prompt && o.prompt_file == "-") {
@@ -185,7 +183,7 @@ std::string default_history() {
 }
 
 void chat(const ChatOpts& o) {
-  if (auto s = llm::validate(o.smp.s); !s) throw Failure({Errc::Usage, "llm chat: " + s.error().detail});
+  o.smp.check("llm chat");
   const bool tty = ::isatty(0) == 1;
   auto L = llmcli::load(o.model, o.eng.store);
   const llm::Tokenizer& tok = *L.tok;

@@ -74,6 +74,12 @@ void SamplingFlags::add(CLI::App* c) {
   c->add_option("--stop", stops, "stop before this text (repeatable)");
 }
 
+void SamplingFlags::check(std::string_view cmd) const {
+  if (auto v = llm::validate(s); !v) throw Failure({Errc::Usage, fmt::format("{}: {}", cmd, v.error().detail)});
+  for (auto& st : stops)
+    if (st.empty()) throw Failure({Errc::Usage, fmt::format("{}: --stop: an empty stop string", cmd)});
+}
+
 Loaded load(const std::string& path, const std::string& store) {
   Loaded l;
   auto t0 = std::chrono::steady_clock::now();

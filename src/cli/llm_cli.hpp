@@ -47,6 +47,8 @@ struct SamplingFlags {
   uint32_t max_tokens = 256;
   std::vector<std::string> stops;
   void add(CLI::App* c);
+  // One Usage line naming the first bad option (negative temperature, an empty --stop, ...).
+  void check(std::string_view cmd) const;
 };
 
 // --act-quant's values, as one line (CLI11's own message takes two).

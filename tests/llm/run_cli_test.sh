@@ -90,6 +90,8 @@ printf 'a\xffb\nhello\n' | "$PXOS" llm chat "$M" --temperature 0 --max-tokens 3 
 grep -qF "stdin: line 1: byte 1: not valid UTF-8 (line ignored)" "$work/err" || fail "chat utf8: $(cat "$work/err")"
 printf '%s\n' "$(printf 'word %.0s' $(seq 40))" | "$PXOS" llm chat "$M" --max-tokens 3 >"$work/chat" 2>"$work/err"
 grep -qF "stdin: line 1: the conversation (" "$work/err" || fail "chat ctx: $(cat "$work/err")"
+bad chat_stop "llm chat: --stop: an empty stop string" "$PXOS" llm chat "$M" --stop ""
+bad pack_fifo "not a regular file" "$PXOS" llm pack "$work/fifo.gguf" -o "$work/x.pxa"
 # pack: .gguf, .pxa and a god key load identically (the same logits, byte for byte)
 ok pack "$PXOS" llm pack "$M" -o "$work/t.pxa"
 grep -qE "^sizes: GGUF $size bytes, PNG [0-9]+ bytes .* stored in its pixels [0-9]+ bytes" "$work/out" || fail "pack: sizes: $(cat "$work/out")"
