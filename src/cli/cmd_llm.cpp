@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "common/os.hpp"
 #include "llm/gguf.hpp"
+#include "llm/source.hpp"
 #include "llm/tokenizer.hpp"
 
 namespace pxos::cli {
@@ -18,8 +19,8 @@ namespace {
 constexpr std::string_view kArchitectures[] = {"llama"};
 
 void info(const std::string& path, bool all_kvs) {
-  auto file = must(llm::MappedFile::open(path));
-  auto g = must(llm::parse_gguf(file->bytes(), path));
+  auto src = must(llm::load_gguf_source(path));
+  const llm::Gguf& g = src.gguf;
   std::string arch = must(g.get_string("general.architecture"));
   bool known = false;
   for (auto a : kArchitectures) known |= a == arch;
@@ -34,7 +35,11 @@ void info(const std::string& path, bool all_kvs) {
     e.second += t.n_bytes;
     params += t.n_elems;
   }
-  fmt::print("file: {} ({} bytes, GGUF v{}, alignment {})\n", path, file->bytes().size(), g.version, g.alignment);
+  if (src.kind == llm::SourceKind::Gguf)
+    fmt::print("file: {} ({} bytes, GGUF v{}, alignment {})\n", path, src.file_bytes, g.version, g.alignment);
+  else
+    fmt::print("file: {} ({}, {} bytes; GGUF {} bytes, v{}, alignment {})\n", path, llm::source_kind_name(src.kind),
+               src.file_bytes, src.gguf_bytes->bytes().size(), g.version, g.alignment);
   fmt::print("architecture: {}   name: {}\n", arch, g.find("general.name") ? llm::kv_to_string(*g.find("general.name")) : "-");
   for (auto k : {"context_length", "embedding_length", "feed_forward_length", "block_count", "attention.head_count",
                  "attention.head_count_kv", "rope.freq_base", "attention.layer_norm_rms_epsilon"}) {
@@ -62,9 +67,8 @@ struct TokenizeOpts {
 };
 
 llm::Tokenizer load_tokenizer(const std::string& path) {
-  auto file = must(llm::MappedFile::open(path));
-  auto g = must(llm::parse_gguf(file->bytes(), path));
-  return must(llm::Tokenizer::from_gguf(g, path));
+  auto src = must(llm::load_gguf_source(path));
+  return must(llm::Tokenizer::from_gguf(src.gguf, path));
 }
 
 void json_string(std::string& out, std::string_view s) {

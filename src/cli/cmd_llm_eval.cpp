@@ -10,15 +10,16 @@
 #include "cli/command.hpp"
 #include "common/os.hpp"
 #include "common/printable.hpp"
+#include "cli/llm_cli.hpp"
 #include "llm/forward_cpu.hpp"
 
 namespace pxos::cli {
 namespace {
 
 struct Opts {
-  std::string model, ids, logits_out;
+  std::string model, ids, logits_out, act_quant = "none", store;
   uint32_t top = 5, generate = 0, threads = 1, n_ctx = 0;
-  bool stats = false;
+  bool stats = false, kv_f16 = false;
 };
 
 std::vector<int32_t> parse_ids(const std::string& s) {
@@ -39,9 +40,10 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 
 void eval(const Opts& o) {
   auto ids = parse_ids(o.ids);
-  auto mf = must(llm::open_model(o.model));
-  const llm::Model& m = mf->model;
-  llm::Session s(m, {.threads = o.threads, .n_ctx = o.n_ctx});
+  auto L = llmcli::load(o.model, o.store);
+  const llm::Model& m = L.sm->model;
+  llm::Session s(m, {.threads = o.threads, .n_ctx = o.n_ctx,
+                     .act_quant = o.act_quant == "q8_1" ? llm::ActQuant::Ggml : llm::ActQuant::F32, .kv_f16 = o.kv_f16});
   const bool keep_all = !o.logits_out.empty();
   std::vector<float> all;
   using clock = std::chrono::steady_clock;
@@ -110,7 +112,7 @@ void setup(CLI::App& root) {
   auto* llm = root.get_subcommand("llm");
   auto* e = llm->add_subcommand("eval", "the CPU reference on token ids: top next tokens, --generate N greedy ids");
   static Opts o;
-  e->add_option("model", o.model, "the .gguf file")->required();
+  e->add_option("model", o.model, "a .gguf, a .pxa from `llm pack`, or a god key to one")->required();
   e->add_option("--ids", o.ids, "comma-separated token ids (the prompt)")->required();
   e->add_option("--top", o.top, "how many next tokens to list")->check(at_least("--top"));
   e->add_option("--generate", o.generate, "greedy-decode N tokens")->check(at_least("--generate"));
@@ -118,6 +120,10 @@ void setup(CLI::App& root) {
   e->add_option("--ctx", o.n_ctx, "context length (default: the model's)")->check(at_least("--ctx"));
   e->add_option("--logits", o.logits_out, "write every position's logits (f32 little-endian rows) to FILE");
   e->add_flag("--stats", o.stats, "print prefill and decode tok/s");
+  e->add_option("--act-quant", o.act_quant, "none | q8_1: quantize matvec inputs as ggml's CPU backend does")
+      ->check(llmcli::act_quant_check());
+  e->add_flag("--kv-f16", o.kv_f16, "an f16 KV cache with f16 attention inputs, as llama.cpp's default");
+  e->add_option("--store", o.store, "the god-pixel store for key images");
   e->callback([] { eval(o); });
 }
 

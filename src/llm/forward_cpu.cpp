@@ -114,25 +114,54 @@ struct Session::Impl {
   std::vector<double> freq;                // RoPE: base^(-2i/head_dim)
   std::vector<float> cos_, sin_;
   uint32_t cap = 0;
+  bool ggml = false;
+  // act_quant Ggml: each job's input in its weight type's activation format, quantized once per
+  // (input, format) before the rows are split, as ggml does before its vec_dot loop.
+  std::vector<std::vector<uint8_t>> xq;
   explicit Impl(unsigned threads) : pool(threads) {}
 
   // Every job's rows, as one job: each row is still one dot product by one thread.
   void matvecs(std::initializer_list<MatJob> jobs) {
-    size_t total = 0;
+    size_t total = 0, n = 0;
+    const uint8_t* in[4] = {};
+    if (ggml) {
+      if (xq.size() < jobs.size()) xq.resize(jobs.size());
+      for (auto& j : jobs) {
+        size_t same = 0;
+        for (auto& k : jobs) {
+          if (&k == &j) break;
+          if (k.x == j.x && act_type(k.w->type) == act_type(j.w->type)) break;
+          ++same;
+        }
+        if (same == n) {  // not the same input and format as an earlier job: quantize it
+          xq[n].resize(act_bytes(j.w->type, j.w->cols));
+          quantize_act(j.w->type, j.x, xq[n].data(), j.w->cols);
+          in[n] = xq[n].data();
+        } else {
+          in[n] = in[same];
+        }
+        ++n;
+      }
+    }
     for (auto& j : jobs) total += j.w->rows;
     pool.run(total, [&](size_t lo, size_t hi) {
-      size_t base = 0;
+      size_t base = 0, i = 0;
       for (auto& j : jobs) {
         size_t r0 = std::max(lo, base), r1 = std::min(hi, base + j.w->rows);
-        if (r0 < r1) matvec_rows(j.w->type, j.w->data, j.w->stride, j.x, j.w->cols, j.y, r0 - base, r1 - base);
+        if (r0 < r1) {
+          if (ggml) matvec_rows_act(j.w->type, j.w->data, j.w->stride, in[i], j.w->cols, j.y, r0 - base, r1 - base);
+          else matvec_rows(j.w->type, j.w->data, j.w->stride, j.x, j.w->cols, j.y, r0 - base, r1 - base);
+        }
         base += j.w->rows;
+        ++i;
       }
     });
   }
 };
 
-Session::Session(const Model& model, SessionOptions o) : m_(model), d_(std::make_unique<Impl>(o.threads)) {
+Session::Session(const Model& model, SessionOptions o) : m_(model), o_(o), d_(std::make_unique<Impl>(o.threads)) {
   const Hparams& hp = m_.hp;
+  d_->ggml = o.act_quant == ActQuant::Ggml;
   n_ctx_ = o.n_ctx ? std::min(o.n_ctx, hp.n_ctx) : hp.n_ctx;
   d_->x.resize(hp.dim);
   d_->xb.resize(hp.dim);
@@ -200,10 +229,20 @@ void Session::step(int32_t token, bool want_logits) {
     s.att.resize(size_t(hp.n_head) * s.cap);
   }
   dequantize_row(m_.tok_embd.type, m_.tok_embd.row(uint64_t(token)), s.x.data(), dim);
-  for (uint32_t i = 0; i < hd / 2; ++i) {
-    double a = double(pos_) * s.freq[i];
-    s.cos_[i] = float(std::cos(a));
-    s.sin_[i] = float(std::sin(a));
+  if (s.ggml) {
+    // ggml_rope_cache_init: theta = pos, multiplied by powf(base, -2/d) once per pair, in fp32.
+    const float theta_scale = std::pow(hp.rope_base, -2.0f / float(hd));
+    float theta = float(pos_);
+    for (uint32_t i = 0; i < hd / 2; ++i, theta *= theta_scale) {
+      s.cos_[i] = std::cos(theta);
+      s.sin_[i] = std::sin(theta);
+    }
+  } else {
+    for (uint32_t i = 0; i < hd / 2; ++i) {
+      double a = double(pos_) * s.freq[i];
+      s.cos_[i] = float(std::cos(a));
+      s.sin_[i] = float(std::sin(a));
+    }
   }
   auto rope = [&](float* vec, uint32_t heads) {
     for (uint32_t h = 0; h < heads; ++h)
@@ -222,6 +261,11 @@ void Session::step(int32_t token, bool want_logits) {
     s.matvecs({{&L.wq, s.xb.data(), s.q.data()}, {&L.wk, s.xb.data(), s.k.data()}, {&L.wv, s.xb.data(), s.v.data()}});
     rope(s.q.data(), hp.n_head);
     rope(s.k.data(), hp.n_kv_head);
+    if (o_.kv_f16) {  // the f16 cache, and ggml's f16 query for the K.Q matvec
+      for (auto& e : s.k) e = round_f16(e);
+      for (auto& e : s.v) e = round_f16(e);
+      for (auto& e : s.q) e = round_f16(e);
+    }
     std::copy(s.k.begin(), s.k.end(), s.kc[l].begin() + size_t(pos_) * kv);
     std::copy(s.v.begin(), s.v.end(), s.vc[l].begin() + size_t(pos_) * kv);
     const float* kc = s.kc[l].data();
@@ -240,16 +284,18 @@ void Session::step(int32_t token, bool want_logits) {
           mx = std::max(mx, a[t]);
         }
         float sum = 0.0f;
+        double dsum = 0.0;  // ggml_vec_soft_max_f32 sums in double
         for (uint32_t t = 0; t < n_pos; ++t) {
           a[t] = std::exp(a[t] - mx);
           sum += a[t];
+          dsum += double(a[t]);
         }
-        const float inv = 1.0f / sum;
+        const float inv = s.ggml ? float(1.0 / dsum) : 1.0f / sum;
         float* o = s.att_out.data() + h * hd;
         std::fill(o, o + hd, 0.0f);
         for (uint32_t t = 0; t < n_pos; ++t) {
           const float* v = vc + size_t(t) * kv + g * hd;
-          const float w = a[t] * inv;
+          const float w = o_.kv_f16 ? round_f16(a[t] * inv) : a[t] * inv;
           for (uint32_t i = 0; i < hd; ++i) o[i] += w * v[i];
         }
       }

@@ -1,6 +1,7 @@
 // forward_cpu.hpp: the CPU reference of the whole llama forward pass (llm.c style, fp32), one
 // token at a time over a KV cache; the yardstick the GPU path and the peers are checked against.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -11,9 +12,17 @@
 
 namespace pxos::llm {
 
+// How the reference does its arithmetic. F32: plain fp32 activations (the yardstick). Ggml: what
+// ggml's CPU backend (the llama.cpp peer) does: every matvec's input vector is quantized to the
+// weight type's vec_dot_type first (Q4_1 -> Q8_1, Q8_0/Q4_0 -> Q8_0, F16 -> F16, quant.hpp).
+enum class ActQuant { F32, Ggml };
 struct SessionOptions {
   unsigned threads = 1;  // matvec rows and attention heads are split between them (at most 64)
   uint32_t n_ctx = 0;    // 0: the model's context length; else at most that
+  ActQuant act_quant = ActQuant::F32;
+  // llama.cpp's default F16 KV cache without flash attention: K and V stored as f16, the query
+  // rounded to f16 for Q.K and the softmax weights rounded to f16 for the V sum.
+  bool kv_f16 = false;
 };
 
 class Session : public LogitsSource {
@@ -35,6 +44,9 @@ class Session : public LogitsSource {
   uint32_t n_ctx() const { return n_ctx_; }
   unsigned threads() const;
   void reset() { pos_ = 0; }  // forgets the cache (its memory is kept)
+  // Forgets every position from N on (N <= pos()): the next token is evaluated at position N.
+  // Chat uses it to keep the cached prefix a new turn shares with the last one.
+  void rewind(uint32_t n) { pos_ = std::min(pos_, n); }
   const Model& model() const { return m_; }
 
  private:
@@ -42,6 +54,7 @@ class Session : public LogitsSource {
   void step(int32_t token, bool want_logits);
 
   const Model& m_;
+  SessionOptions o_;
   uint32_t n_ctx_, pos_ = 0;
   struct Impl;
   std::unique_ptr<Impl> d_;

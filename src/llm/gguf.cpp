@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -210,7 +211,14 @@ std::string kv_to_string(const KvValue& v, size_t max_elems) {
   return s.size() > 80 ? fmt::format("\"{}…\" ({} bytes)", s.substr(0, 80), s.size()) : "\"" + s + "\"";
 }
 
-Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
+std::unique_ptr<MappedFile> MappedFile::adopt(Bytes bytes) {
+  std::unique_ptr<MappedFile> m(new MappedFile());
+  m->buf_ = std::move(bytes);
+  return m;
+}
+
+Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path,
+                                                     const std::function<void(uint64_t, uint64_t)>& progress) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return failf(Errc::Io, "{}: cannot open: {}", path, errno_text(errno));
   struct stat st{};
@@ -222,8 +230,9 @@ Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
   std::unique_ptr<MappedFile> m(new MappedFile());
   m->buf_.resize(size_t(st.st_size));
   size_t got = 0;
+  constexpr size_t kChunk = 8u << 20;  // progress granularity; a read of any size is as fast
   while (got < m->buf_.size()) {
-    ssize_t n = ::read(fd, m->buf_.data() + got, m->buf_.size() - got);
+    ssize_t n = ::read(fd, m->buf_.data() + got, std::min(kChunk, m->buf_.size() - got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int e = n < 0 ? errno : 0;
@@ -231,6 +240,7 @@ Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
       return failf(Errc::Io, "{}: read failed at offset {:#x}: {}", path, got, e ? errno_text(e) : "file shrank");
     }
     got += size_t(n);
+    if (progress) progress(got, m->buf_.size());
   }
   ::close(fd);
   return m;

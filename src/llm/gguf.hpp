@@ -2,6 +2,7 @@
 // aligned tensor data). Every error names the byte offset where the file went wrong.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -67,7 +68,11 @@ std::string kv_to_string(const KvValue&, size_t max_elems = 8);
 // The bytes of a regular file, read whole (FIFOs, directories, devices are refused).
 class MappedFile {
  public:
-  static Result<std::unique_ptr<MappedFile>> open(const std::string& path);
+  // PROGRESS (optional) sees (bytes read, file size) as the file comes in (a progress bar).
+  static Result<std::unique_ptr<MappedFile>> open(const std::string& path,
+                                                  const std::function<void(uint64_t, uint64_t)>& progress = {});
+  // Bytes already in memory (a GGUF reassembled from a .pxa archive).
+  static std::unique_ptr<MappedFile> adopt(Bytes bytes);
   ~MappedFile();
   ByteView bytes() const { return buf_; }
   MappedFile(const MappedFile&) = delete;

@@ -3,8 +3,10 @@
 // reordering any sum: every build and every thread gets the same bits for the same row.
 #include "llm/quant.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -202,6 +204,176 @@ float dot_row(GgmlType t, const uint8_t* row, const float* x, size_t n) {
   float y = 0.0f;
   matvec_rows(t, row, 0, x, n, &y, 0, 1);
   return y;
+}
+
+}  // namespace pxos::llm
+
+// ---- ggml's CPU numerics (act_quant mode) ------------------------------------------------------
+namespace pxos::llm {
+namespace {
+
+constexpr size_t kQ8_1Bytes = 36, kQ8_0Bytes = 34;  // f16 d [, f16 s], 32 int8
+
+// _mm256_round_ps(v, _MM_ROUND_NEAREST) then cvtps_epi32: round half to even (not roundf).
+inline int8_t round_even_i8(float v) { return int8_t(std::nearbyint(v)); }
+
+// The 32 activations of one block as ggml's AVX quantize_row_q8_*: d = amax/127 (stored f16),
+// q = nearbyint(x * (127/amax)); returns the sum of q (for Q8_1's s).
+int quant_block(const float* x, uint16_t& d16, float& d, int8_t* q) {
+  float amax = 0.0f;
+  for (size_t j = 0; j < kBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
+  d = amax / 127.f;
+  d16 = f32_to_f16(d);
+  const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+  int sum = 0;
+  for (size_t j = 0; j < kBlock; ++j) sum += q[j] = round_even_i8(x[j] * id);
+  return sum;
+}
+
+inline void put16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v); p[1] = uint8_t(v >> 8); }
+
+// hsum_float_8: (l[i] + l[i+4]) for i < 4, then (r0 + r2) + (r1 + r3).
+inline float hsum8(const float* l) {
+  float r[4];
+  for (size_t i = 0; i < 4; ++i) r[i] = l[i + 4] + l[i];
+  return (r[0] + r[2]) + (r[1] + r[3]);
+}
+
+// Lane i of maddubs + madd(ones): the integer dot of elements 4i..4i+3 (exact).
+template <class Qx>
+inline void lane_dots(const Qx& qx, const int8_t* qy, int32_t* lanes) {
+  for (size_t i = 0; i < 8; ++i) {
+    int32_t s = 0;
+    for (size_t j = 4 * i; j < 4 * i + 4; ++j) s += int32_t(qx(j)) * int32_t(qy[j]);
+    lanes[i] = s;
+  }
+}
+
+}  // namespace
+
+uint16_t f32_to_f16(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t ax = x & 0x7fffffffu;
+  if (ax >= 0x7f800000u) return uint16_t(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u | ((ax >> 13) & 0x3ffu) : 0));
+  if (ax >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds past 65504: infinity
+  if (ax < 0x38800000u) {                                   // below 2^-14: a subnormal half (or 0)
+    if (ax < 0x33000000u) return uint16_t(sign);            // under half the smallest subnormal
+    const uint32_t mant = (ax & 0x7fffffu) | 0x800000u;
+    const int shift = 126 - int(ax >> 23);                  // 14..24
+    uint32_t h = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1))) ++h;
+    return uint16_t(sign | h);
+  }
+  uint32_t h = ((ax >> 13) - (112u << 10));
+  const uint32_t rem = ax & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) ++h;  // may carry into the exponent: correct
+  return uint16_t(sign | h);
+}
+
+GgmlType act_type(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q4_1: return GgmlType::Q8_1;
+    case GgmlType::Q4_0:
+    case GgmlType::Q8_0: return GgmlType::Q8_0;
+    case GgmlType::F16: return GgmlType::F16;
+    default: return GgmlType::F32;
+  }
+}
+
+size_t act_bytes(GgmlType t, size_t n) {
+  switch (act_type(t)) {
+    case GgmlType::Q8_1: return n / kBlock * kQ8_1Bytes;
+    case GgmlType::Q8_0: return n / kBlock * kQ8_0Bytes;
+    case GgmlType::F16: return n * 2;
+    default: return n * 4;
+  }
+}
+
+void quantize_act(GgmlType t, const float* x, uint8_t* out, size_t n) {
+  switch (act_type(t)) {
+    case GgmlType::Q8_1:
+      for (size_t b = 0; b < n / kBlock; ++b, x += kBlock, out += kQ8_1Bytes) {
+        uint16_t d16;
+        float d;
+        const int sum = quant_block(x, d16, d, reinterpret_cast<int8_t*>(out + 4));
+        put16(out, d16);
+        put16(out + 2, f32_to_f16(d * float(sum)));  // the fp32 d, not the rounded one
+      }
+      return;
+    case GgmlType::Q8_0:
+      for (size_t b = 0; b < n / kBlock; ++b, x += kBlock, out += kQ8_0Bytes) {
+        uint16_t d16;
+        float d;
+        quant_block(x, d16, d, reinterpret_cast<int8_t*>(out + 2));
+        put16(out, d16);
+      }
+      return;
+    case GgmlType::F16:
+      for (size_t i = 0; i < n; ++i) put16(out + 2 * i, f32_to_f16(x[i]));
+      return;
+    default: std::memcpy(out, x, n * 4); return;
+  }
+}
+
+void matvec_rows_act(GgmlType t, const uint8_t* w, size_t stride, const uint8_t* xq, size_t n, float* y,
+                     size_t r0, size_t r1) {
+  const float* tab = f16_table().data();
+  const size_t nb = n / kBlock;
+  int32_t lanes[8];
+  for (size_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w + r * stride;
+    float acc[8] = {};
+    switch (t) {
+      case GgmlType::Q4_1: {  // ggml_vec_dot_q4_1_q8_1 (AVX2)
+        float summs = 0.0f;
+        for (size_t b = 0; b < nb; ++b) {
+          const uint8_t* xb = row + b * 20;
+          const uint8_t* yb = xq + b * kQ8_1Bytes;
+          const float d0 = half(tab, xb), d1 = half(tab, yb);
+          summs = std::fma(half(tab, xb + 2), half(tab, yb + 2), summs);  // gcc contracts ggml's C here
+          const float d0d1 = d0 * d1;
+          const uint8_t* qs = xb + 4;
+          lane_dots([&](size_t j) { return j < 16 ? int(qs[j] & 15) : int(qs[j - 16] >> 4); },
+                    reinterpret_cast<const int8_t*>(yb + 4), lanes);
+          for (size_t i = 0; i < 8; ++i) acc[i] = std::fma(d0d1, float(lanes[i]), acc[i]);
+        }
+        y[r] = hsum8(acc) + summs;
+        break;
+      }
+      case GgmlType::Q4_0:    // ggml_vec_dot_q4_0_q8_0 (AVX2)
+      case GgmlType::Q8_0: {  // ggml_vec_dot_q8_0_q8_0 (AVX2)
+        const bool q4 = t == GgmlType::Q4_0;
+        const size_t wb = q4 ? 18 : 34;
+        for (size_t b = 0; b < nb; ++b) {
+          const uint8_t* xb = row + b * wb;
+          const uint8_t* yb = xq + b * kQ8_0Bytes;
+          const float d = half(tab, xb) * half(tab, yb);
+          const uint8_t* qs = xb + 2;
+          if (q4) lane_dots([&](size_t j) { return (j < 16 ? int(qs[j] & 15) : int(qs[j - 16] >> 4)) - 8; },
+                            reinterpret_cast<const int8_t*>(yb + 2), lanes);
+          else lane_dots([&](size_t j) { return int(int8_t(qs[j])); }, reinterpret_cast<const int8_t*>(yb + 2), lanes);
+          for (size_t i = 0; i < 8; ++i) acc[i] = std::fma(d, float(lanes[i]), acc[i]);
+        }
+        y[r] = hsum8(acc);
+        break;
+      }
+      case GgmlType::F16: {  // both sides f16, products summed in fp32
+        float a16[kLanes] = {}, tail = 0.0f;
+        size_t i = 0;
+        for (; i + kLanes <= n; i += kLanes)
+          for (size_t j = 0; j < kLanes; ++j) a16[j] += half(tab, row + 2 * (i + j)) * half(tab, xq + 2 * (i + j));
+        for (; i < n; ++i) tail += half(tab, row + 2 * i) * half(tab, xq + 2 * i);
+        y[r] = reduce(a16) + tail;
+        break;
+      }
+      default: {
+        matvec_rows(t, w, stride, reinterpret_cast<const float*>(xq), n, y, r, r + 1);
+        break;
+      }
+    }
+  }
 }
 
 }  // namespace pxos::llm

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "gguf_writer.hpp"
@@ -125,6 +127,36 @@ TEST(Forward, SameBitsForAnyThreadCountAndBatching) {
   auto first = s.eval(std::span<const int32_t>(kPrompt.data(), 1));
   ASSERT_TRUE(first);
   EXPECT_EQ(std::memcmp(first->data(), ref.data(), t.m.hp.n_vocab * 4), 0);
+}
+
+TEST(Forward, GgmlNumericsAreCloseAndThreadIndependent) {
+  // act_quant Ggml (and the f16 KV cache) move the logits a little, never a lot, and the bits
+  // still do not depend on the thread count; rewind() re-evaluates a suffix to the same bits.
+  Tiny t(testgguf::tiny_llama(5, 3, true));
+  Session f(t.m, {.threads = 1});
+  auto ref = f.eval_all(kPrompt);
+  ASSERT_TRUE(ref);
+  std::vector<float> first;
+  for (unsigned threads : {1u, 3u}) {
+    Session s(t.m, {.threads = threads, .act_quant = ActQuant::Ggml, .kv_f16 = true});
+    auto all = s.eval_all(kPrompt);
+    ASSERT_TRUE(all);
+    if (first.empty()) first = *all;
+    EXPECT_EQ(std::memcmp(all->data(), first.data(), first.size() * 4), 0) << threads << " threads";
+    s.rewind(2);
+    EXPECT_EQ(s.pos(), 2u);
+    auto again = s.eval(std::span<const int32_t>(kPrompt).subspan(2));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(std::memcmp(again->data(), first.data() + first.size() - t.m.hp.n_vocab, t.m.hp.n_vocab * 4), 0);
+  }
+  double max_diff = 0, max_abs = 0, differ = 0;
+  for (size_t i = 0; i < first.size(); ++i) {
+    max_diff = std::max(max_diff, double(std::fabs(first[i] - (*ref)[i])));
+    max_abs = std::max(max_abs, double(std::fabs((*ref)[i])));
+    differ += first[i] != (*ref)[i];
+  }
+  EXPECT_GT(differ, 0) << "the ggml numerics changed nothing";
+  EXPECT_LT(max_diff, 0.05 * max_abs) << max_diff << " vs " << max_abs;
 }
 
 TEST(Forward, ContextFullAndBadTokens) {

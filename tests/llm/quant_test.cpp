@@ -128,3 +128,93 @@ TEST(Quant, MatvecRowsIndependentOfSplit) {
   matvec_rows(GgmlType::Q4_1, m.data(), stride, x.data(), n, parts.data(), 4, rows);
   for (size_t r = 0; r < rows; ++r) EXPECT_EQ(std::bit_cast<uint32_t>(all[r]), std::bit_cast<uint32_t>(parts[r]));
 }
+
+// ---- ggml's numerics (act_quant mode) ----
+
+TEST(QuantAct, F32ToF16RoundsToNearestEven) {
+  // Every finite half comes back exactly, subnormals included.
+  for (uint32_t x = 0; x < 0x7c00; ++x) {
+    ASSERT_EQ(f32_to_f16(f16_to_f32(uint16_t(x))), x) << x;
+    ASSERT_EQ(f32_to_f16(-f16_to_f32(uint16_t(x))), x | 0x8000u) << x;
+  }
+  // Halfway between 1 and the next half (1 + 2^-10): ties go to the even mantissa.
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);
+  EXPECT_EQ(f32_to_f16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);
+  EXPECT_EQ(f32_to_f16(std::nextafter(1.0f + std::ldexp(1.0f, -11), 2.0f)), 0x3c01);
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);                   // half the smallest subnormal: even (0)
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);                   // 1.5 subnormal steps: even (2)
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);                                // rounds past 65504: infinity
+  EXPECT_EQ(f32_to_f16(65519.0f), 0x7bff);
+  EXPECT_EQ(f32_to_f16(INFINITY), 0x7c00);
+  EXPECT_EQ(f32_to_f16(-INFINITY), 0xfc00);
+  EXPECT_TRUE(std::isnan(f16_to_f32(f32_to_f16(NAN))));
+}
+
+TEST(QuantAct, Q8_1BlockAsGgml) {
+  // amax 2.54: d = 0.02, q = nearbyint(x * 127/2.54) = nearbyint(50 x), ties to even.
+  std::vector<float> x(32, 0.0f);
+  x[0] = 2.54f;
+  x[1] = -1.0f;   // -50
+  x[2] = 0.01f;   // 0.5 -> 0 (even), roundf would give 1
+  x[3] = 0.03f;   // 1.5 -> 2
+  x[31] = -2.54f;
+  std::vector<uint8_t> q(act_bytes(GgmlType::Q4_1, 32));
+  ASSERT_EQ(q.size(), 36u);
+  quantize_act(GgmlType::Q4_1, x.data(), q.data(), 32);
+  const float d = 2.54f / 127.f;
+  EXPECT_EQ(q[0] | q[1] << 8, f32_to_f16(d));
+  const int8_t* qs = reinterpret_cast<const int8_t*>(q.data() + 4);
+  EXPECT_EQ(qs[0], 127);
+  EXPECT_EQ(qs[1], -50);
+  EXPECT_EQ(qs[2], 0);
+  EXPECT_EQ(qs[3], 2);
+  EXPECT_EQ(qs[31], -127);
+  int sum = 0;
+  for (int j = 0; j < 32; ++j) sum += qs[j];
+  EXPECT_EQ(q[2] | q[3] << 8, f32_to_f16(d * float(sum)));  // s from the fp32 d
+  // All zeros: d = 0 and q = 0, no division by zero.
+  std::vector<float> z(32, 0.0f);
+  quantize_act(GgmlType::Q4_1, z.data(), q.data(), 32);
+  for (auto b : q) EXPECT_EQ(b, 0);
+  EXPECT_EQ(act_type(GgmlType::Q8_0), GgmlType::Q8_0);
+  EXPECT_EQ(act_type(GgmlType::F32), GgmlType::F32);
+  EXPECT_EQ(act_bytes(GgmlType::Q8_0, 64), 68u);
+}
+
+TEST(QuantAct, DotsAreGgmlsIntegerBlockSums) {
+  // Q4_1 row (one block: d 0.5, m -1, q_j = j % 16) against a Q8_1 vector: ggml's formula
+  // d_w*d_x*sum(q_w*q_x) + m_w*s_x, evaluated here with the same halves.
+  Bytes row;
+  put16(row, h(0.5f));
+  put16(row, h(-1.0f));
+  for (int j = 0; j < 16; ++j) row.push_back(uint8_t((j % 16) | ((15 - j) << 4)));
+  std::vector<float> x(32);
+  for (int j = 0; j < 32; ++j) x[size_t(j)] = float(j - 10) / 7.0f;
+  std::vector<uint8_t> q(36);
+  quantize_act(GgmlType::Q4_1, x.data(), q.data(), 32);
+  const int8_t* qs = reinterpret_cast<const int8_t*>(q.data() + 4);
+  long isum = 0;
+  for (int j = 0; j < 16; ++j) isum += long(j) * qs[j] + long(15 - j) * qs[j + 16];
+  const float dx = f16_to_f32(uint16_t(q[0] | q[1] << 8)), sx = f16_to_f32(uint16_t(q[2] | q[3] << 8));
+  float y = 0;
+  matvec_rows_act(GgmlType::Q4_1, row.data(), row.size(), q.data(), 32, &y, 0, 1);
+  EXPECT_NEAR(y, 0.5f * dx * float(isum) + -1.0f * sx, 1e-5f);
+  // ... and within 1% of the fp32 dot (the activation rounding is the only difference).
+  const float f4 = dot_row(GgmlType::Q4_1, row.data(), x.data(), 32);
+  EXPECT_NEAR(y, f4, 0.01f * std::fabs(f4));
+  EXPECT_NE(y, f4);
+  // Q8_0 row against a Q8_0 vector.
+  Bytes r8;
+  put16(r8, h(0.25f));
+  for (int j = 0; j < 32; ++j) r8.push_back(uint8_t(int8_t(j - 16)));
+  std::vector<uint8_t> q8(34);
+  quantize_act(GgmlType::Q8_0, x.data(), q8.data(), 32);
+  const int8_t* q8s = reinterpret_cast<const int8_t*>(q8.data() + 2);
+  long i8 = 0;
+  for (int j = 0; j < 32; ++j) i8 += long(j - 16) * q8s[j];
+  float y8 = 0;
+  matvec_rows_act(GgmlType::Q8_0, r8.data(), r8.size(), q8.data(), 32, &y8, 0, 1);
+  EXPECT_NEAR(y8, 0.25f * f16_to_f32(uint16_t(q8[0] | q8[1] << 8)) * float(i8), 1e-5f);
+  const float f8 = dot_row(GgmlType::Q8_0, r8.data(), x.data(), 32);
+  EXPECT_NEAR(y8, f8, 0.01f * std::fabs(f8));
+}

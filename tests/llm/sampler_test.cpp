@@ -188,3 +188,32 @@ TEST(Generate, MaxTokensStopIdsStringsAndContext) {
     EXPECT_FALSE(generate(c, greedy, prompt, {.stop_strings = {"x"}}));  // no detokenizer
   }
 }
+
+TEST(Sampler, TheWholeChainAtOnce) {
+  // llm run's defaults (top-k 40, top-p 0.95, min-p 0.05, temperature 0.8) and a penalty together:
+  // only tokens every stage keeps ever come out; another seed gives another sequence.
+  std::vector<double> p(60);
+  for (size_t i = 0; i < p.size(); ++i) p[i] = 1.0 / double(i + 2);  // decreasing, id 0 likeliest
+  double sum = 0;
+  for (double x : p) sum += x;
+  for (double& x : p) x /= sum;
+  const std::vector<float> l = logp(p);
+  SamplerOptions o{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repeat_penalty = 1.3f, .seed = 7};
+  const std::vector<int32_t> history = {0};  // token 0 penalised: 1 becomes likeliest
+  auto seq = [&](uint64_t seed) {
+    SamplerOptions s = o;
+    s.seed = seed;
+    Sampler sm(s);
+    std::vector<int32_t> out;
+    for (int i = 0; i < 3000; ++i) out.push_back(sm.sample(l, history));
+    return out;
+  };
+  const auto a = seq(7), b = seq(7), c = seq(8);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  // Here top-k 40 is the binding cut (top-p 0.95 and min-p 0.05 would keep more of the tail).
+  std::set<int32_t> seen(a.begin(), a.end());
+  EXPECT_LT(*seen.rbegin(), 40);
+  EXPECT_GT(seen.size(), 10u);
+  EXPECT_TRUE(seen.count(1));
+}

@@ -1,0 +1,65 @@
+// llm_cli.hpp: what the llm commands share: the model loader with its progress bar (on a tty
+// only), the engine flags (threads, context, ggml numerics) and the sampling flags.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "cli/command.hpp"
+#include "llm/forward_cpu.hpp"
+#include "llm/sampler.hpp"
+#include "llm/source.hpp"
+#include "llm/tokenizer.hpp"
+
+namespace pxos::cli::llmcli {
+
+// A one-line bar on stderr, redrawn when the percentage moves; nothing when stderr is not a
+// terminal or the work is small (below kMinBytes), so scripts and tests see clean output.
+class ProgressBar {
+ public:
+  static constexpr uint64_t kMinBytes = 16u << 20;
+  ProgressBar();
+  ~ProgressBar();
+  void operator()(uint64_t done, uint64_t total, const char* phase);
+  llm::Progress feed() { return [this](uint64_t d, uint64_t t, const char* p) { (*this)(d, t, p); }; }
+  void clear();
+
+ private:
+  bool tty_;
+  int last_pct_ = -1;
+  std::string last_phase_;
+  bool drawn_ = false;
+};
+
+// The engine flags every generating command takes.
+struct EngineFlags {
+  unsigned threads = 0;  // 0: the hardware's, at most 8
+  uint32_t n_ctx = 0;
+  std::string act_quant = "none";  // none | q8_1 (ggml's activation quantization)
+  bool kv_f16 = false;
+  std::string store;  // god key lookups
+  void add(CLI::App* c);
+  llm::SessionOptions session() const;
+};
+
+struct SamplingFlags {
+  llm::SamplerOptions s{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repeat_penalty = 1.0f,
+                        .repeat_last_n = 64, .seed = 0};
+  uint32_t max_tokens = 256;
+  std::vector<std::string> stops;
+  void add(CLI::App* c);
+  // One Usage line naming the first bad option (negative temperature, an empty --stop, ...).
+  void check(std::string_view cmd) const;
+};
+
+// --act-quant's values, as one line (CLI11's own message takes two).
+CLI::Validator act_quant_check();
+
+// A model (any source form), its tokenizer, and what it was loaded from.
+struct Loaded {
+  std::unique_ptr<llm::SourceModel> sm;
+  std::unique_ptr<llm::Tokenizer> tok;
+  double load_seconds = 0;
+};
+Loaded load(const std::string& path, const std::string& store);
+
+}  // namespace pxos::cli::llmcli
