@@ -89,6 +89,18 @@ Buffer::~Buffer() {
   if (raw_ && P) { P->BufferDestroy(raw_); P->BufferRelease(raw_); }
 }
 
+BindGroup& BindGroup::operator=(BindGroup&& o) noexcept {
+  if (this != &o) {
+    if (raw_ && P) P->BindGroupRelease(raw_);
+    raw_ = o.raw_;
+    o.raw_ = nullptr;
+  }
+  return *this;
+}
+BindGroup::~BindGroup() {
+  if (raw_ && P) P->BindGroupRelease(raw_);
+}
+
 Result<Runtime*> Runtime::get() {
   static std::once_flag once;
   static Runtime* rt = nullptr;
@@ -570,6 +582,125 @@ Result<DispatchTiming> Runtime::dispatch(const Pipeline& p, std::span<const Buff
     out.ms.push_back(ms / repeats);
   }
   return out;
+}
+
+Result<BindGroup> Runtime::bind(const Pipeline& p, std::span<const BufferRange> bindings) {
+  if (auto s = check_alive(); !s) return std::unexpected(s.error());
+  std::vector<wg::BindGroupEntry> entries(bindings.size());
+  for (size_t i = 0; i < bindings.size(); ++i) {
+    const BufferRange& b = bindings[i];
+    if (!b.buffer || b.offset >= b.buffer->size() || b.offset + b.size > b.buffer->size())
+      return failf(Errc::Internal, "bind group: binding {} is outside its buffer", i);
+    entries[i].binding = static_cast<uint32_t>(i);
+    entries[i].buffer = b.buffer->raw();
+    entries[i].offset = b.offset;
+    entries[i].size = b.size ? b.size : b.buffer->size() - b.offset;
+  }
+  push_scopes();
+  wg::BindGroupDescriptor bgd;
+  bgd.layout = p.layout;
+  bgd.entryCount = entries.size();
+  bgd.entries = entries.data();
+  BindGroup bg(P->DeviceCreateBindGroup(device_, &bgd));
+  if (auto s = pop_scopes("bind group"); !s) return std::unexpected(s.error());
+  return bg;
+}
+
+Result<Buffer> Runtime::create_readback(uint64_t size) {
+  if (auto s = check_alive(); !s) return std::unexpected(s.error());
+  size = std::max<uint64_t>(8, (size + 7) / 8 * 8);
+  wg::BufferDescriptor bd;
+  bd.usage = wg::k::UsageMapRead | wg::k::UsageCopyDst;
+  bd.size = size;
+  push_scopes();
+  Buffer out(P->DeviceCreateBuffer(device_, &bd), size);
+  if (auto s = pop_scopes("create readback buffer"); !s) return std::unexpected(s.error());
+  return out;
+}
+
+Result<double> Runtime::submit(std::span<const Step> steps, const Buffer* read, std::span<uint8_t> dst,
+                               const Buffer* staging, bool timed) {
+  if (auto s = check_alive(); !s) return std::unexpected(s.error());
+  const uint64_t nbytes = (dst.size() + 7) / 8 * 8;  // timestamps follow, 8-aligned
+  const bool ts = timed && info_.timestamps && staging;
+  if (read && (!staging || staging->size() < nbytes + (ts ? 16 : 0) || dst.size() > read->size()))
+    return fail(Errc::Internal, "submit: readback buffers too small");
+  uint32_t maxg = info_.limits.maxComputeWorkgroupsPerDimension;
+  for (auto& st : steps)
+    for (uint32_t g : st.groups)
+      if (g > maxg)
+        return failf(Errc::GpuError, "dispatch of {} workgroups in one dimension exceeds the limit {}", g, maxg);
+  push_scopes();
+  if (ts && !submit_queries_) {
+    wg::QuerySetDescriptor qd;
+    qd.count = 2;
+    submit_queries_ = P->DeviceCreateQuerySet(device_, &qd);
+    wg::BufferDescriptor bd;
+    bd.usage = wg::k::UsageQueryResolve | wg::k::UsageCopySrc;
+    bd.size = 16;
+    submit_resolve_ = Buffer(P->DeviceCreateBuffer(device_, &bd), 16);
+  }
+  wg::CommandEncoderDescriptor ed;
+  auto enc = P->DeviceCreateCommandEncoder(device_, &ed);
+  wg::ComputePassDescriptor cpd;
+  wg::ComputePassTimestampWrites tw{nullptr, submit_queries_, 0, 1};
+  if (ts) cpd.timestampWrites = &tw;
+  auto pass = P->CommandEncoderBeginComputePass(enc, &cpd);
+  for (auto& st : steps) {
+    P->ComputePassEncoderSetPipeline(pass, st.pipeline->pipeline);
+    P->ComputePassEncoderSetBindGroup(pass, 0, st.group, 0, nullptr);
+    P->ComputePassEncoderDispatchWorkgroups(pass, st.groups[0], st.groups[1], st.groups[2]);
+  }
+  P->ComputePassEncoderEnd(pass);
+  P->ComputePassEncoderRelease(pass);
+  if (read && nbytes) P->CommandEncoderCopyBufferToBuffer(enc, read->raw(), 0, staging->raw(), 0, std::min(nbytes, read->size()));
+  if (ts) {
+    P->CommandEncoderResolveQuerySet(enc, submit_queries_, 0, 2, submit_resolve_.raw(), 0);
+    P->CommandEncoderCopyBufferToBuffer(enc, submit_resolve_.raw(), 0, staging->raw(), nbytes, 16);
+  }
+  wg::CommandBufferDescriptor cbd;
+  auto cmd = P->CommandEncoderFinish(enc, &cbd);
+  P->QueueSubmit(queue_, 1, &cmd);
+  P->CommandBufferRelease(cmd);
+  P->CommandEncoderRelease(enc);
+  double ms = -1;
+  if (read || ts) {
+    const uint64_t map_bytes = nbytes + (ts ? 16 : 0);
+    struct R { wg::Enum status = 0; std::string msg; } r;
+    wg::CallbackInfo<wg::BufferMapCallback> cb;
+    cb.mode = wg::k::CallbackWaitAnyOnly;
+    cb.callback = [](wg::Enum status, wg::StringView msg, void* u, void*) {
+      auto* rr = static_cast<R*>(u);
+      rr->status = status;
+      rr->msg = sv(msg);
+    };
+    cb.userdata1 = &r;
+    auto ws = wait(P->BufferMapAsync(staging->raw(), wg::k::MapRead, 0, map_bytes, cb), "readback");
+    auto ps = pop_scopes("submit");
+    if (!ws) return std::unexpected(ws.error());
+    if (!ps) return std::unexpected(ps.error());
+    if (r.status != wg::k::StatusSuccess) return failf(Errc::GpuError, "readback map failed: {}", r.msg);
+    const auto* m = static_cast<const uint8_t*>(P->BufferGetConstMappedRange(staging->raw(), 0, map_bytes));
+    if (!m) return fail(Errc::GpuError, "readback: no mapped range");
+    if (!dst.empty()) std::memcpy(dst.data(), m, dst.size());
+    if (ts) {
+      uint64_t a, b;
+      std::memcpy(&a, m + nbytes, 8);
+      std::memcpy(&b, m + nbytes + 8, 8);
+      ms = b > a ? double(b - a) * 1e-6 : 0.0;
+    }
+    P->BufferUnmap(staging->raw());
+  } else {
+    auto ws = wait_idle();
+    auto ps = pop_scopes("submit");
+    if (!ws) return std::unexpected(ws.error());
+    if (!ps) return std::unexpected(ps.error());
+  }
+  if (!uncaptured_.empty()) {
+    auto e = std::exchange(uncaptured_, {});
+    return fail(Errc::GpuError, e);
+  }
+  return ms;
 }
 
 Result<std::vector<Bytes>> run_source(std::string_view source, std::string_view label,

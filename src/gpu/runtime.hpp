@@ -67,6 +67,36 @@ struct Pipeline {
   wg::BindGroupLayout layout = nullptr;
 };
 
+// A bind group over whole buffers, made once and reused by many submissions. Move-only.
+class BindGroup {
+ public:
+  BindGroup() = default;
+  explicit BindGroup(wg::BindGroup g) : raw_(g) {}
+  BindGroup(BindGroup&& o) noexcept : raw_(o.raw_) { o.raw_ = nullptr; }
+  BindGroup& operator=(BindGroup&& o) noexcept;
+  BindGroup(const BindGroup&) = delete;
+  BindGroup& operator=(const BindGroup&) = delete;
+  ~BindGroup();
+  wg::BindGroup raw() const { return raw_; }
+
+ private:
+  wg::BindGroup raw_ = nullptr;
+};
+
+// A binding of part of a buffer (size 0: from offset to the end); offsets must be multiples of
+// the adapter's minStorageBufferOffsetAlignment.
+struct BufferRange {
+  const Buffer* buffer = nullptr;
+  uint64_t offset = 0, size = 0;
+};
+
+// One dispatch of a recorded sequence (Runtime::submit).
+struct Step {
+  const Pipeline* pipeline = nullptr;
+  wg::BindGroup group = nullptr;
+  std::array<uint32_t, 3> groups{1, 1, 1};
+};
+
 struct DispatchTiming {
   std::vector<double> ms;  // one per repetition (GPU timestamps) or one wall-clock average
   bool gpu_timestamps = false;
@@ -103,6 +133,18 @@ class Runtime {
   // For tests: makes the next operation see a lost device (Dawn's DeviceDestroy).
   Status wait_idle();
 
+  // Bind group for `bindings` at @group(0) @binding(0..n-1) of P.
+  Result<BindGroup> bind(const Pipeline& p, std::span<const BufferRange> bindings);
+  // A buffer the host can map for reading (copy destination only).
+  Result<Buffer> create_readback(uint64_t size);
+  // Encodes STEPS in order into ONE compute pass of ONE command buffer (WebGPU orders the
+  // dispatches of a pass: each sees the previous ones' writes), then, when READ is given, copies
+  // dst.size() bytes of it into STAGING (a create_readback buffer of at least dst.size() + 24
+  // bytes), submits once, waits and copies the bytes into DST. With `timed` and timestamps on
+  // the adapter, returns the pass's GPU milliseconds; else -1.
+  Result<double> submit(std::span<const Step> steps, const Buffer* read, std::span<uint8_t> dst,
+                        const Buffer* staging, bool timed = false);
+
  private:
   Runtime() = default;
   Status init();
@@ -118,6 +160,8 @@ class Runtime {
   bool timed_wait_ = true;
   AdapterSummary info_;
   std::map<std::string, std::unique_ptr<Pipeline>> cache_;
+  wg::QuerySet submit_queries_ = nullptr;  // submit()'s timestamp pair, made on first use
+  Buffer submit_resolve_;
 
  public:  // callback state (written by Dawn's callbacks)
   std::string lost_message_;

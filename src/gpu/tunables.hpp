@@ -34,6 +34,16 @@ inline constexpr uint32_t kRowWG = 256;
 // activations, activations_vec4, rotary (override WG): invocations per workgroup of the
 // grid-stride loops.
 inline constexpr uint32_t kElementwiseWG = 256;
+// LLM forward pass (kernels/llm_*.wgsl). llm_matvec (overrides WG, LPR): WG invocations, LPR of
+// them per output row, so WG / LPR rows per workgroup (even: SwiGLU pairs a gate row with its up
+// row in one workgroup); each invocation dequantises 32 weights at a time. llm_attention
+// (overrides WG, DMAX): WG keys per block (one per invocation), head dimension up to DMAX.
+// llm_embed (override WG): invocations per workgroup, 32 elements each.
+inline constexpr uint32_t kLlmMatvecWG = 64;
+inline constexpr uint32_t kLlmMatvecLPR = 16;
+inline constexpr uint32_t kLlmAttnWG = 64;
+inline constexpr uint32_t kLlmAttnMaxD = 128;
+inline constexpr uint32_t kLlmEmbedWG = 64;
 // Not a tunable: WebGPU's guaranteed maxComputeWorkgroupsPerDimension, the dispatch cap.
 inline constexpr uint32_t kMaxGroups = 65535;
 
@@ -47,6 +57,11 @@ static_assert(kAttnMaxD % 4 == 0 && kAttnMaxD <= 128, "attention keeps 4 vec4 of
 static_assert(kAttnKeyBlock % 8 == 0 && kAttnKeyBlock <= 32 && kAttnKeyBlockSmall % 8 == 0,
               "attention: each of a row's 8 invocations scores BC / 8 <= 4 keys");
 static_assert((kRowWG & (kRowWG - 1)) == 0, "row reductions halve the workgroup");
+static_assert((kLlmMatvecWG & (kLlmMatvecWG - 1)) == 0 && (kLlmMatvecLPR & (kLlmMatvecLPR - 1)) == 0 &&
+                  kLlmMatvecWG % (2 * kLlmMatvecLPR) == 0 && kLlmMatvecWG <= 256,
+              "llm_matvec: powers of 2, an even number of rows per workgroup");
+static_assert((kLlmAttnWG & (kLlmAttnWG - 1)) == 0 && kLlmAttnWG <= 256 && kLlmEmbedWG <= 256,
+              "llm_attention reduces by halving; at most 256 invocations");
 
 }  // namespace pxos::gpu::tune
 
