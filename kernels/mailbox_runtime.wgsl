@@ -1,9 +1,11 @@
 // mailbox_runtime.wgsl: the WGSL side of the mailbox (the seed's "mailbox_handler", for real):
 // one dispatch serves a batch of version-2 ring entries, one invocation per entry, through
-// the same dispatch rules as mailboxd's table (src/mailbox/protocol.def). Entries that need the
-// host (UART, ALLOC, GPU_EXECUTE, ...) come back with status 0 = "defer", and mailboxd serves
-// them in order on the CPU, as does every opcode or syscall with a row that this file does not
-// serve. The MB_ constants and mb_known_* come from the prelude pxos_mailbox_gen --wgsl writes.
+// the same dispatch rules as mailboxd's table (src/mailbox/protocol.def). What it serves is the
+// table's gpu column (mb_device_opcode / mb_device_syscall): every row marked host (UART, ALLOC,
+// GPU_EXECUTE, ...) comes back with status 0 = "defer", and mailboxd serves it in order on the
+// CPU; so a valid opcode is never BAD_OPCODE here. The MB_ constants and mb_known_* /
+// mb_device_* come from the prelude pxos_mailbox_gen --wgsl writes. A row marked device that
+// this file has no case for is caught by test_mailbox_every_opcode (it would come back deferred).
 //   binding 0: sq    array<u32>, 4 words per entry: CMD ARG0 ARG1 USER_DATA
 //   binding 1: cq    array<u32>, 4 words per entry: USER_DATA STATUS RESP RESP1 (written)
 //   binding 2: params array<u32>: [0] = number of entries
@@ -34,6 +36,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     status = MB_ST_ERROR | MB_ERR_BAD_THREAD;
   } else if (!mb_known_opcode(opcode)) {
     status = MB_ST_ERROR | MB_ERR_BAD_OPCODE;
+  } else if (!mb_device_opcode(opcode) || (opcode == MB_OP_SYSCALL && mb_known_syscall(payload) && !mb_device_syscall(payload))) {
+    status = DEFER;  // the table's gpu column says host
   } else if (opcode == MB_OP_NOP) {
     status = MB_ST_COMPLETE;
     resp = payload;

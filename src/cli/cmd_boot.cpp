@@ -3,9 +3,19 @@
 
 #include <fmt/format.h>
 #include <memory>
+#include <optional>
 
 #include "boot/boot.hpp"
+#include "cli/boot_kernel.hpp"
 #include "cli/command.hpp"
+
+namespace pxos::cli {
+// The hook lives with its one user; boot_kernel.cpp fills it when its row is built.
+KernelExtractor& kernel_extractor() {
+  static KernelExtractor x;
+  return x;
+}
+}  // namespace pxos::cli
 
 namespace {
 struct Opts {
@@ -28,6 +38,23 @@ void run(const Opts& a) {
     }
   }
   if (o.timeout_s <= 0) throw Failure(Error{Errc::Usage, "--timeout: must be positive"});
+  // --kernel IMAGE.png: the kernel as a god pixel, extracted (verified) to a private temp file
+  // that lives until the boot is over.
+  std::optional<cli::ExtractedKernel> extracted;
+  if (!o.kernel.empty() && !o.iso) {
+    if (!cli::kernel_extractor()) {
+      if (o.kernel.ends_with(".png"))
+        throw Failure(Error{Errc::Unsupported, "--kernel IMAGE.png: this pxos was built without the god-pixel module"});
+    } else {
+      extracted = must(cli::kernel_extractor()(o.kernel));
+      if (extracted) {
+        std::fprintf(stderr, "kernel: %s: key %s, %llu B ELF, sha256 %s verified; booting it from %s\n", o.kernel.c_str(),
+                     extracted->key.c_str(), (unsigned long long)extracted->bytes, extracted->sha256.c_str(),
+                     extracted->path.c_str());
+        o.kernel = extracted->path;
+      }
+    }
+  }
   boot::Report r = must(boot::run(o));
   // With modules, stdout is the modules' output alone (as `pxos run` prints it): the rest goes to stderr.
   FILE* info = o.modules.empty() ? stdout : stderr;
@@ -63,7 +90,8 @@ static pxos::cli::Register reg(80, [](CLI::App& app) {
   s->add_option("--machine", a->o.machine, "q35 (default) | pc | microvm")->check(CLI::IsMember({"q35", "pc", "microvm"}));
   s->add_option("--timeout", a->o.timeout_s, "seconds before QEMU and mailboxd are killed (default 30)");
   s->add_flag("--keep", a->o.keep, "keep the shared file and write the serial transcript beside it");
-  s->add_option("--kernel", a->o.kernel, "kernel ELF (or ISO with --iso); default: the built one");
+  s->add_option("--kernel", a->o.kernel, "kernel ELF, or its self-bootstrapping image (pxos god bootstrap KERNEL.elf -o "
+                "kernel.png; verified, then booted), or ISO with --iso; default: the built one");
   s->add_option("--accel", a->o.accel, "tcg (default) | kvm | auto (kvm when /dev/kvm is usable)")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   s->add_option("--append", a->o.append, "kernel command line (e.g. mbtimeout=100)");
   s->add_flag("--quiet", a->o.quiet, "do not stream the serial console and mailboxd output");

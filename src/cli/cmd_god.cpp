@@ -2,9 +2,11 @@
 // resolver that lets `pxos run key.png` (or a bootstrap image) run a god pixel directly.
 #include <fmt/format.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "asm/assembler.hpp"
+#include "cli/boot_kernel.hpp"
 #include "cli/command.hpp"
 #include "cli/loader.hpp"
 #include "common/fs.hpp"
@@ -45,7 +47,12 @@ Input load_input(const std::string& path) {
     std::string src = must(read_text(path));
     return {must(isa::serialize(must(assembler::assemble(src, path)))), image::Kind::Bytecode};
   }
-  image::Pxi p = must(image::load_pxi(path));
+  Bytes file = must(read_file(path));
+  if (file.size() >= 4 && std::memcmp(file.data(), "\x7f" "ELF", 4) == 0) {  // a kernel: pxos boot --kernel boots it
+    must(check_kernel_elf(file, path));
+    return {std::move(file), image::Kind::Kernel};
+  }
+  image::Pxi p = must(image::decode_pxi(file, path));
   if (p.kind == image::Kind::GodKey || p.kind == image::Kind::GodBootstrap)
     throw Failure(Error{Errc::Usage, fmt::format("{}: a god image; resurrect it first", path)});
   return {std::move(p.payload), p.kind};
@@ -155,7 +162,7 @@ Register reg(50, [](CLI::App& app) {
   {
     auto* s = god_cmd->add_subcommand("bootstrap", "Write a self-bootstrapping image: key pixel + zstd payload pixels");
     auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
-    s->add_option("input", *in, "program (.pxi or .pxasm)")->required();
+    s->add_option("input", *in, "program (.pxi or .pxasm), or a multiboot kernel .elf (pxos boot --kernel boots the image)")->required();
     s->add_option("-o,--output", *out, "image (default: input with .self.png)");
     s->callback([=] {
       Input i = load_input(*in);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
+#include "cli/mailbox_link.hpp"
 #include "common/fs.hpp"
 #include "hv/archive.hpp"
 #include "hv/hypervisor.hpp"
@@ -213,6 +214,7 @@ Register reg_hv(40, [](CLI::App& app) {
     uint64_t seed = 0;
     bool stats = false, trace = false;
     hv::OperatorLimits caps;
+    MailboxFlags mailbox;
   };
   auto r = std::make_shared<RunArgs>();
   auto* rs = h->add_subcommand("run", "Validate, then run ENTRY (default \"default\") under the manifest's limits");
@@ -229,6 +231,7 @@ Register reg_hv(40, [](CLI::App& app) {
       ->check(at_least("--max-output", true));
   rs->add_option("--timeout-ms", r->caps.timeout_ms, "at most this much wall time, if the manifest allows more")
       ->check(at_least("--timeout-ms", true));
+  add_mailbox_flags(rs, r->mailbox);  // the capability itself is the policy's (manifest + --grant mailbox)
   rs->callback([r, seed_opt] {
     Clock::time_point t0 = process_t0();
     hv::Policy pol = r->pol.policy();
@@ -260,6 +263,7 @@ Register reg_hv(40, [](CLI::App& app) {
     if (seed_opt->count()) req.seed = r->seed;
     req.trace = r->trace;
     req.caps = r->caps;
+    req.mailbox = must(connect_mailbox(r->mailbox));
     auto out = hv::run(*img, pol, req, &log);
     if (!out) {
       log_failure(log, out.error(), "refused");

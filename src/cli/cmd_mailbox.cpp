@@ -1,5 +1,6 @@
 // cmd_mailbox.cpp: `pxos mailboxd`, the host runtime that serves the mailbox in a file (QEMU's
-// ivshmem-plain BAR2) or POSIX shared memory, with the cpu, webgpu or cuda backend.
+// ivshmem-plain BAR2) or POSIX shared memory, with the cpu, webgpu or cuda backend; and
+// `pxos mailbox status`, which reads a served area's header, ring indices and counters.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -9,11 +10,13 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/boot_modules.hpp"
 #include "cli/command.hpp"
 #include "common/fs.hpp"
+#include "common/os.hpp"
 #include "mailbox/backends.hpp"
 #include "mailbox/serve.hpp"
 #include "mailbox/tsc.hpp"
@@ -130,6 +133,87 @@ void run(const Opts& o) {
   if (out_fd != 1) ::close(out_fd);
 }
 }  // namespace
+
+namespace {
+// `pxos mailbox status`: a snapshot of the header page (read-only use of a client's attach:
+// nothing is written, the lock is only queried), as text or JSON.
+struct StatusOpts {
+  std::string file, shm;
+  bool json = false;
+};
+
+std::string status_bits(uint32_t v) {
+  if (v == 0) return "0 (not started)";
+  std::string s;
+  auto add = [&](const char* n) { s += s.empty() ? n : std::string("|") + n; };
+  if (v & st::ERROR) {
+    add("ERROR");
+    s += fmt::format(" {}", err_name(v & st::CODE_MASK));
+  }
+  if (v & st::READY) add("READY");
+  if (v & st::BUSY) add("BUSY");
+  if (v & st::COMPLETE) add("COMPLETE");
+  return fmt::format("0x{:08x} {}", v, s);
+}
+
+void status(const StatusOpts& o) {
+  if (o.file.empty() == o.shm.empty()) throw Failure({Errc::Usage, "mailbox status: give FILE or --shm NAME"});
+  long holder = 0;
+  Area area = must(o.file.empty() ? Area::attach_shm(o.shm, &holder) : Area::attach_file(o.file, &holder));
+  Header h{};
+  {
+    os::SigbusTrap trap;  // the file may shrink between the checks and the copy
+    if (!os::guard_mapped(area.base(), area.size(), [&] {
+          const Header& src = area.header();
+#define MB_REG(name, offset, field, writer, doc) h.field = ld_acq(src.field);
+#include "mailbox/protocol.def"
+        }))
+      throw Failure({Errc::MailboxError, fmt::format("{}: the file shrank while being read (SIGBUS)", area.name())});
+  }
+  uint32_t sq_pending = h.sq_tail - h.sq_head, cq_pending = h.cq_tail - h.cq_head;
+  std::string served_by = holder > 0 ? fmt::format("pid {}", holder) : holder < 0 ? "a lock without a pid" : "none";
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["area"] = area.name();
+    j["size"] = area.size();
+    j["served_by"] = holder > 0 ? nlohmann::ordered_json(holder) : nlohmann::ordered_json(nullptr);
+    nlohmann::ordered_json regs;
+#define MB_REG(name, offset, field, writer, doc) regs[#name] = h.field;
+#include "mailbox/protocol.def"
+    j["registers"] = regs;
+    j["status"] = status_bits(h.status);
+    j["last_fault"] = std::string(err_name(h.last_fault));
+    j["rings"] = {{"sq_pending", sq_pending}, {"cq_pending", cq_pending},
+                  {"sq_corrupt", sq_pending > c::RING_ENTRIES}, {"cq_corrupt", cq_pending > c::RING_ENTRIES},
+                  {"need_wakeup", (h.ring_flags & flag::NEED_WAKEUP) != 0}};
+    std::string t = j.dump(2) + "\n";
+    std::fwrite(t.data(), 1, t.size(), stdout);
+    return;
+  }
+  fmt::print("mailbox {}: {} bytes ({} in the data area), protocol v{}, epoch {}, served by {}\n", area.name(),
+             area.size(), h.data_size, h.version, h.epoch, served_by);
+  fmt::print("status     {}\n", status_bits(h.status));
+  fmt::print("v1 slot    CMD 0x{:08x} ({})  ARG0 0x{:08x}  ARG1 0x{:08x}  RESP 0x{:08x}  RESP1 0x{:08x}  DOORBELL {}\n", h.cmd,
+             op_name(cmd_opcode(h.cmd)), h.arg0, h.arg1, h.resp, h.resp1, h.doorbell);
+  fmt::print("rings      SQ head {} tail {} ({} pending{})  CQ head {} tail {} ({} pending{})  flags 0x{:x}{}  wake {}\n",
+             h.sq_head, h.sq_tail, sq_pending, sq_pending > c::RING_ENTRIES ? ", CORRUPT" : "", h.cq_head, h.cq_tail,
+             cq_pending, cq_pending > c::RING_ENTRIES ? ", CORRUPT" : "", h.ring_flags,
+             h.ring_flags & flag::NEED_WAKEUP ? " (NEED_WAKEUP)" : "", h.wake);
+  fmt::print("counters   served {}  faults {}  last fault {} ({})  heartbeat {}\n", h.served, h.faults, h.last_fault,
+             err_name(h.last_fault), h.heartbeat);
+}
+}  // namespace
+
+static pxos::cli::Register reg_status(71, [](CLI::App& app) {
+  auto o = std::make_shared<StatusOpts>();
+  auto* m = app.add_subcommand("mailbox", "inspect a mailbox area that pxos mailboxd serves");
+  m->require_subcommand(1);
+  auto* s = m->add_subcommand("status", "print the header, ring indices and counters of a mailbox file (or --shm NAME)");
+  s->add_option("file", o->file, "the mailbox file (pxos mailboxd --file FILE)");
+  s->add_option("--shm", o->shm, "a POSIX shared memory object instead (pxos mailboxd --shm NAME)");
+  s->add_flag("--json", o->json, "one JSON object: every register by its protocol.def name, and the ring state");
+  s->callback([o] { status(*o); });
+});
 
 static pxos::cli::Register reg(70, [](CLI::App& app) {
   auto o = std::make_shared<Opts>();

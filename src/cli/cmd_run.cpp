@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "cli/loader.hpp"
+#include "cli/mailbox_link.hpp"
 #include "cli/pixelmap.hpp"
 #include "common/fs.hpp"
 #include "image/pxi.hpp"
@@ -14,6 +15,12 @@
 #include "vm/trace.hpp"
 
 namespace pxos::cli {
+// The hook lives with its first user; mailbox_link.cpp fills it when its row is built.
+MailboxConnector& mailbox_connector() {
+  static MailboxConnector c;
+  return c;
+}
+
 namespace {
 
 struct RunArgs {
@@ -24,6 +31,7 @@ struct RunArgs {
   uint64_t trace_limit = 0;
   std::vector<std::string> grant, deny;
   std::string heatmap;
+  MailboxFlags mailbox;
 };
 
 // --heatmap: each instruction's execution count painted on its bytes' pixels (a pixel shows the
@@ -86,6 +94,7 @@ Register reg(20, [](CLI::App& app) {
       ->check(at_least("--trace-limit", true));
   s->add_flag("--stats", a->stats, "report instructions executed and time on stderr");
   s->add_option("--heatmap", a->heatmap, "paint per-instruction execution counts on the program's pixels (PNG)");
+  add_mailbox_flags(s, a->mailbox);  // --mailbox FILE / --shm NAME also grant the mailbox capability
   s->callback([a] {
     if (a->memory_words == 0 || a->memory_words > vm::kMaxMemoryWords)
       throw Failure(Error{Errc::Usage, fmt::format("--memory-words {}: must be 1..{}", a->memory_words, vm::kMaxMemoryWords)});
@@ -96,6 +105,8 @@ Register reg(20, [](CLI::App& app) {
     vm::HostEnv env;
     env.granted = vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random) | vm::cap_bit(vm::Cap::input);
     env.granted |= must(vm::parse_caps(a->grant, "--grant"));
+    env.mailbox = must(connect_mailbox(a->mailbox));  // checked before the first instruction
+    if (env.mailbox) env.granted |= vm::cap_bit(vm::Cap::mailbox);
     env.granted &= ~must(vm::parse_caps(a->deny, "--deny"));
     if (a->seed) env.seed = a->seed;
     vm::Machine machine(prog, env);

@@ -103,8 +103,18 @@ Register reg(10, [](CLI::App& app) {
   {
     auto* s = app.add_subcommand("isa", "Print the instruction set table (from opcodes.def)");
     auto md = std::make_shared<bool>(false);
+    auto host = std::make_shared<bool>(false);
     s->add_flag("--markdown", *md, "print docs/isa.md");
-    s->callback([md] {
+    s->add_flag("--host", *host, "print the host-call table HOST_CALL ids name (from hostcalls.def) and the capabilities");
+    s->callback([md, host] {
+      if (*host) {  // one table: the ids, capabilities and stack effects the verifier checks
+        for (const vm::HostCall* hc : vm::host_table())
+          if (hc)
+            fmt::print("{:>3}  {:<13} {:<8} ( {} )  {}\n", hc->id, hc->name, vm::cap_name(hc->cap), hc->effect, hc->doc);
+        fmt::print("\ncapabilities (pxos run grants clock, random and input; --grant/--deny change that):\n");
+        for (vm::Cap c : vm::all_caps()) fmt::print("  {:<8} {}\n", vm::cap_name(c), vm::cap_doc(c));
+        return;
+      }
       if (*md) {
         std::string t = isa_markdown();
         std::fwrite(t.data(), 1, t.size(), stdout);

@@ -16,6 +16,7 @@ std::string_view kind_name(Kind k) {
     case Kind::Archive: return "archive";
     case Kind::GodKey: return "god-key";
     case Kind::GodBootstrap: return "god-bootstrap";
+    case Kind::Kernel: return "kernel";
   }
   return "unknown";
 }

@@ -30,9 +30,10 @@ enum class Kind : uint8_t {
   Archive = 2,       // a .pxa archive (src/hv)
   GodKey = 3,        // a god-pixel key image (src/godpixel)
   GodBootstrap = 4,  // a self-bootstrapping god-pixel image (src/godpixel)
+  Kernel = 5,        // a multiboot kernel ELF (pxos god bootstrap pxos-kernel.elf; pxos boot --kernel)
 };
 std::string_view kind_name(Kind k);
-constexpr bool kind_known(uint8_t k) { return k <= 4; }
+constexpr bool kind_known(uint8_t k) { return k <= 5; }
 
 struct Pxi {
   Kind kind = Kind::Raw;

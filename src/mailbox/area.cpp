@@ -156,6 +156,83 @@ Status Area::check_size() const {
   return {};
 }
 
+namespace {
+// Who holds mailboxd's lock on byte 0 (F_GETLK only: a client never takes or drops it).
+long lock_holder(int fd) {
+  struct flock q{};
+  q.l_type = F_WRLCK;
+  q.l_whence = SEEK_SET;
+  q.l_start = 0;
+  q.l_len = 1;
+  if (::fcntl(fd, F_GETLK, &q) != 0 || q.l_type == F_UNLCK) return 0;
+  return q.l_pid > 0 ? long(q.l_pid) : -1;
+}
+
+Result<Area> attach_fd(int fd, const std::string& what, long* served_by) {
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};  // the mapping outlives the fd; the lock is mailboxd's, not ours
+  struct stat sb{};
+  if (fstat(fd, &sb) != 0) return failf(Errc::Io, "{}: fstat: {}", what, errno_text(errno));
+  if (!S_ISREG(sb.st_mode))
+    return failf(Errc::MailboxError, "{}: not a regular file ({}), so not a mailbox", what,
+                 S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "a device or socket");
+  size_t size = size_t(sb.st_size);
+  if (size < c::MIN_SIZE || size > c::MAX_SIZE || size % 4096)
+    return failf(Errc::MailboxError, "{}: size {} outside [{}, {}] or not a multiple of 4096: not a mailbox", what,
+                 size, c::MIN_SIZE, c::MAX_SIZE);
+  uint32_t hdr[8];
+  ssize_t n = ::pread(fd, hdr, sizeof hdr, offsetof(Header, magic));
+  if (n != ssize_t(sizeof hdr))
+    return failf(Errc::MailboxError, "{}: cannot read its header (it shrank?): {}", what, n < 0 ? errno_text(errno) : "short read");
+  uint32_t magic = hdr[0], version = hdr[1];
+  if (magic != c::MAGIC)
+    return failf(Errc::MailboxError, "{}: no mailbox MAGIC at offset 0x{:x} (found 0x{:08x}, want 0x{:08X}): no mailboxd has served it",
+                 what, offsetof(Header, magic), magic, c::MAGIC);
+  if (version < 1 || version > c::VERSION)
+    return failf(Errc::MailboxError, "{}: protocol version {} at offset 0x{:x}; this pxos speaks 1 .. {}", what, version,
+                 offsetof(Header, version), c::VERSION);
+  if (served_by) *served_by = lock_holder(fd);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return failf(Errc::Io, "{}: mmap: {}", what, errno_text(errno));
+  return Area::adopt(static_cast<uint8_t*>(p), size, what);
+}
+}  // namespace
+
+Result<Area> Area::adopt(uint8_t* base, size_t size, const std::string& name) {
+  Area a;
+  a.base_ = base;
+  a.size_ = size;
+  a.name_ = name;
+  return a;
+}
+
+Result<Area> Area::attach_file(const std::string& path, long* served_by) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; no O_CREAT: a client never makes one.
+  int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) return failf(Errc::NotFound, "{}: no such mailbox file (start `pxos mailboxd --file {}`)", path, path);
+    if (e == EISDIR) return failf(Errc::MailboxError, "{}: not a regular file (a directory), so not a mailbox", path);
+    return failf(Errc::Io, "{}: {}", path, errno_text(e));
+  }
+  return attach_fd(fd, path, served_by);
+}
+
+Result<Area> Area::attach_shm(const std::string& name, long* served_by) {
+  if (name.empty() || name.find('/') != std::string::npos || name.size() > 200)
+    return failf(Errc::Usage, "shm name '{}': give a plain name without '/'", name);
+  std::string n = "/" + name;
+  int fd = shm_open(n.c_str(), O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) return failf(Errc::NotFound, "shm {}: no such shared memory object (start `pxos mailboxd --shm {}`)", n, name);
+    return failf(Errc::Io, "shm {}: {}", n, errno_text(e));
+  }
+  return attach_fd(fd, "shm " + n, served_by);
+}
+
 Result<Area> Area::anonymous(size_t size) {
   if (size < c::MIN_SIZE || size > c::MAX_SIZE || size % 4096)
     return failf(Errc::Usage, "anonymous area: size {} out of range", size);

@@ -46,6 +46,13 @@ class Area {
   // this Area lives (Errc::InUse, "PATH is already served by pid N").
   static Result<Area> serve_file(const std::string& path, const ServeOptions& o = {});
   static Result<Area> serve_shm(const std::string& name, const ServeOptions& o = {});
+  // A client's open (pxos run --mailbox, pxos mailbox status): an existing regular file / shm
+  // object, never created or initialised, of a size the protocol allows, whose header (read
+  // with pread, before mapping) has MAGIC and a VERSION of 1 .. c::VERSION. served_by gets the
+  // pid of the mailboxd holding its lock (0: none serves it; -1: a lock without a pid).
+  // MailboxError naming the file and what is wrong; NotFound when it does not exist.
+  static Result<Area> attach_file(const std::string& path, long* served_by = nullptr);
+  static Result<Area> attach_shm(const std::string& name, long* served_by = nullptr);
   // A served area only: the file still covers the whole mapping (it can be truncated under
   // us, and then an access past its end raises SIGBUS). MailboxError naming the file if not.
   Status check_size() const;
@@ -56,6 +63,9 @@ class Area {
   Area(const Area&) = delete;
   Area& operator=(const Area&) = delete;
   ~Area();
+
+  // Takes ownership of a MAP_SHARED mapping (attach_file / attach_shm use it).
+  static Result<Area> adopt(uint8_t* base, size_t size, const std::string& name);
 
   uint8_t* base() const { return base_; }
   size_t size() const { return size_; }

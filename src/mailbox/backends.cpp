@@ -17,12 +17,10 @@ bool backend_built(std::string_view name) {
   return false;
 }
 
-Status run_backend(std::string_view name, BackendRun& run, const std::function<void(Server&)>& announce) {
+Result<ServerConfig> backend_config(std::string_view name, ServerConfig cfg) {
   if (!backend_built(name))
     return failf(Errc::Unsupported, "mailboxd: backend '{}' is not built into this pxos (needs {})", name,
                  name == "cuda" ? "nvcc at configure time" : "the WebGPU runtime (src/gpu)");
-  ServerConfig cfg = run.cfg;
-  cfg.log = run.log;
   cfg.gpu = cpu_gpu_exec;
 #ifdef PXOS_MAILBOX_HAVE_WEBGPU
   if (name == "webgpu") {
@@ -30,6 +28,15 @@ Status run_backend(std::string_view name, BackendRun& run, const std::function<v
     cfg.batch = webgpu_batch();
   }
 #endif
+  return cfg;
+}
+
+Status run_backend(std::string_view name, BackendRun& run, const std::function<void(Server&)>& announce) {
+  ServerConfig base = run.cfg;
+  base.log = run.log;
+  auto made = backend_config(name, std::move(base));
+  if (!made) return std::unexpected(made.error());
+  ServerConfig cfg = std::move(*made);
   Server server(run.area.base(), run.area.size(), cfg);
   (void)tsc_ticks_per_ns();  // calibrate before serving, not on the first command
   {

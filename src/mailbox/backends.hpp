@@ -22,6 +22,10 @@ struct BackendRun {
   FILE* log;  // start line and exit statistics; nullptr = quiet
 };
 
+// The server configuration the named backend serves with (its GPU_EXECUTE executor and, for
+// webgpu, the WGSL batch handler) on top of `base`; run_backend uses it, and so does
+// test_mailbox_every_opcode. Unsupported when the backend is not built.
+Result<ServerConfig> backend_config(std::string_view name, ServerConfig base);
 // Runs the named backend until HALT or stop; prints the stats table to log at exit.
 Status run_backend(std::string_view name, BackendRun& run, const std::function<void(Server&)>& announce);
 bool backend_built(std::string_view name);

@@ -11,12 +11,41 @@
 #include "mailbox/protocol.def"
 #define MB_REG(name, offset, field, writer, doc) static constexpr uint32_t kReg##name = offset;
 #include "mailbox/protocol.def"
-#define MB_OP(name, byte, handler, speed, args, result, doc) static constexpr uint32_t kOp##name = byte;
+#define MB_OP(name, byte, handler, speed, gpu, args, result, doc) static constexpr uint32_t kOp##name = byte;
 #include "mailbox/protocol.def"
-#define MB_SYS(name, number, handler, doc) static constexpr uint32_t kSys##name = number;
+#define MB_SYS(name, number, handler, gpu, doc) static constexpr uint32_t kSys##name = number;
 #include "mailbox/protocol.def"
 #define MB_STATUS(name, value, doc) static constexpr uint32_t kSt##name = value;
 #include "mailbox/protocol.def"
+
+// The table's gpu column (device | host) must be what serve_here() below serves: NOP and the
+// SYSCALLs ECHO, ADD, VERSION. A row changed to device without a body here fails the build.
+namespace gpucol {
+static constexpr int device = 1, host = 0;
+constexpr int op_device(uint32_t o) {
+  switch (o) {
+#define MB_OP(name, byte, handler, speed, gpu, args, result, doc) case byte: return gpu;
+#include "mailbox/protocol.def"
+  }
+  return host;
+}
+constexpr int sys_device(uint32_t n) {
+  switch (n) {
+#define MB_SYS(name, number, handler, gpu, doc) case number: return gpu;
+#include "mailbox/protocol.def"
+  }
+  return host;
+}
+constexpr int device_rows() {
+  int n = 0;
+  for (uint32_t o = 0; o < 256; ++o) n += op_device(o);
+  for (uint32_t s = 0; s < 0x10000; ++s) n += sys_device(s);
+  return n;
+}
+static_assert(op_device(kOpNOP) && op_device(kOpSYSCALL) && sys_device(kSysECHO) && sys_device(kSysADD) &&
+                  sys_device(kSysVERSION) && device_rows() == 5,
+              "protocol.def's gpu column names device rows that cuda_kernel.cu does not serve (or the reverse)");
+}  // namespace gpucol
 
 extern "C" {
 struct PxmbCudaCtl {

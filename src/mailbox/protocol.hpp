@@ -27,7 +27,7 @@ namespace flag {  // RING_FLAGS bits
 #include "mailbox/protocol.def"
 }  // namespace flag
 namespace op {  // opcodes
-#define MB_OP(name, byte, handler, speed, args, result, doc) inline constexpr uint8_t name = byte;
+#define MB_OP(name, byte, handler, speed, gpu, args, result, doc) inline constexpr uint8_t name = byte;
 #include "mailbox/protocol.def"
 }  // namespace op
 namespace err {  // error codes
@@ -35,7 +35,7 @@ namespace err {  // error codes
 #include "mailbox/protocol.def"
 }  // namespace err
 namespace sys {  // SYSCALL numbers
-#define MB_SYS(name, number, handler, doc) inline constexpr uint16_t name = number;
+#define MB_SYS(name, number, handler, gpu, doc) inline constexpr uint16_t name = number;
 #include "mailbox/protocol.def"
 }  // namespace sys
 
@@ -45,16 +45,24 @@ namespace detail {
 // problem (a throw would do the same, but the kernel's freestanding guest has no exceptions).
 inline void table_error(const char*) {}
 inline constexpr uint8_t fast = 1, slow = 2;  // the speed column; 0 = no such opcode
+// The gpu column: a row naming anything else does not compile. 0 = no such opcode/syscall.
+inline constexpr uint8_t device = 1, host = 2;
+inline constexpr std::array<uint8_t, 256> kOpGpu = [] {
+  std::array<uint8_t, 256> t{};
+#define MB_OP(name, byte, handler, speed, gpu, args, result, doc) t[byte] = gpu;
+#include "mailbox/protocol.def"
+  return t;
+}();
 inline constexpr std::array<uint8_t, 256> kOpSpeed = [] {
   std::array<uint8_t, 256> t{};
   int rows = 0, distinct = 0;
-#define MB_OP(name, byte, handler, speed, args, result, doc) distinct += t[byte] == 0, t[byte] = speed, ++rows;
+#define MB_OP(name, byte, handler, speed, gpu, args, result, doc) distinct += t[byte] == 0, t[byte] = speed, ++rows;
 #include "mailbox/protocol.def"
   if (rows != distinct) table_error("protocol.def: two opcodes share a byte");  // not a constant: a compile error
   return t;
 }();
 inline constexpr uint16_t kSysNumbers[] = {
-#define MB_SYS(name, number, handler, doc) number,
+#define MB_SYS(name, number, handler, gpu, doc) number,
 #include "mailbox/protocol.def"
 };
 inline constexpr size_t kSysCount = [] {  // one past the highest syscall number
@@ -68,7 +76,7 @@ inline constexpr size_t kSysCount = [] {  // one past the highest syscall number
 }();
 inline constexpr std::array<bool, kSysCount> kSysKnown = [] {
   std::array<bool, kSysCount> t{};
-#define MB_SYS(name, number, handler, doc) t[number] = true;
+#define MB_SYS(name, number, handler, gpu, doc) t[number] = true;
 #include "mailbox/protocol.def"
   return t;
 }();
@@ -78,6 +86,29 @@ constexpr bool op_known(uint8_t o) { return detail::kOpSpeed[o] != 0; }
 // nanoseconds, where the extra store would only add a cache-line round trip.
 constexpr bool op_is_slow(uint8_t o) { return detail::kOpSpeed[o] == detail::slow; }
 constexpr bool sys_known(uint32_t n) { return n < detail::kSysCount && detail::kSysKnown[n]; }
+namespace detail {
+inline constexpr std::array<uint8_t, kSysCount> kSysGpu = [] {
+  std::array<uint8_t, kSysCount> t{};
+#define MB_SYS(name, number, handler, gpu, doc) t[number] = gpu;
+#include "mailbox/protocol.def"
+  return t;
+}();
+}  // namespace detail
+// The gpu column: the GPU backends (webgpu's WGSL handler, cuda's persistent kernel) serve
+// these on the device; every other known opcode or syscall they defer to the host's table.
+// So no backend answers BAD_OPCODE / BAD_SYSCALL for a command that has a row.
+constexpr bool op_on_device(uint8_t o) { return detail::kOpGpu[o] == detail::device; }
+constexpr bool sys_on_device(uint32_t n) { return sys_known(n) && detail::kSysGpu[n] == detail::device; }
+// A command word the GPU side serves itself (SYSCALL: its number's row decides).
+constexpr bool cmd_on_device(uint32_t cmd) {
+  uint8_t o = uint8_t(cmd >> c::OPCODE_SHIFT);
+  return op_on_device(o) && (o != op::SYSCALL || sys_on_device(cmd & c::PAYLOAD_MASK));
+}
+static_assert([] {
+  for (unsigned o = 0; o < 256; ++o)
+    if (op_known(uint8_t(o)) != (detail::kOpGpu[o] != 0)) return false;
+  return true;
+}(), "protocol.def: every opcode row names its gpu column (device or host)");
 
 // ---- the shared area as structs (offsets asserted against protocol.def below) ----------
 struct Sqe {
@@ -146,18 +177,19 @@ struct Row {
   std::string_view args = {}, result = {};  // opcodes only
   std::string_view writer = {};             // registers only
   bool slow = false;                        // opcodes only: the speed column
+  bool device = false;                      // opcodes and syscalls: the gpu column says device
 };
 inline constexpr Row kRows[] = {
 #define MB_CONST(name, value, doc) {Kind::Const, #name, value, doc},
 #define MB_REG(name, offset, field, writer, doc) {Kind::Reg, #name, offset, doc, {}, {}, #writer},
 #define MB_STATUS(name, value, doc) {Kind::Status, #name, value, doc},
 #define MB_FLAG(name, value, doc) {Kind::Flag, #name, value, doc},
-#define MB_OP(name, byte, handler, speed, args, result, doc) \
-  {Kind::Op, #name, byte, doc, args, result, {}, detail::speed == detail::slow},
+#define MB_OP(name, byte, handler, speed, gpu, args, result, doc) \
+  {Kind::Op, #name, byte, doc, args, result, {}, detail::speed == detail::slow, detail::gpu == detail::device},
 #define MB_ERR(name, code, doc) {Kind::Err, #name, code, doc},
 #define MB_SQE(name, offset, field, doc) {Kind::Sqe, #name, offset, doc},
 #define MB_CQE(name, offset, field, doc) {Kind::Cqe, #name, offset, doc},
-#define MB_SYS(name, number, handler, doc) {Kind::Sys, #name, number, doc},
+#define MB_SYS(name, number, handler, gpu, doc) {Kind::Sys, #name, number, doc, {}, {}, {}, false, detail::gpu == detail::device},
 #include "mailbox/protocol.def"
 };
 

@@ -58,7 +58,7 @@ Server::Server(uint8_t* base, size_t size, ServerConfig cfg)
   mmio_[0] = c::MAGIC;
   mmio_[1] = cfg_.mmio_size;
   if (size_) alloc_ = DataAllocator(c::DATA_OFFSET, uint32_t(size_), c::ALLOC_ALIGN);
-#define MB_OP(name, byte, handler, speed, args, result, doc) table_[op::name] = &Server::op_##handler;
+#define MB_OP(name, byte, handler, speed, gpu, args, result, doc) table_[op::name] = &Server::op_##handler;
 #include "mailbox/protocol.def"
   rng_ ^= uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
 }
@@ -379,7 +379,7 @@ Reply Server::op_mmio_write(uint32_t, uint32_t a0, uint32_t a1) {
 Reply Server::op_syscall(uint32_t cmd, uint32_t a0, uint32_t a1) {
   static constexpr auto kTable = [] {
     std::array<SysHandler, detail::kSysCount> t{};
-#define MB_SYS(name, number, handler, doc) t[number] = &Server::sys_##handler;
+#define MB_SYS(name, number, handler, gpu, doc) t[number] = &Server::sys_##handler;
 #include "mailbox/protocol.def"
     return t;
   }();

@@ -95,10 +95,10 @@ class Server {
  private:
   using Handler = Reply (Server::*)(uint32_t cmd, uint32_t arg0, uint32_t arg1);
   // One handler per protocol.def row: op_<handler> for an MB_OP, sys_<handler> for an MB_SYS.
-#define MB_OP(name, byte, handler, speed, args, result, doc) Reply op_##handler(uint32_t cmd, uint32_t arg0, uint32_t arg1);
+#define MB_OP(name, byte, handler, speed, gpu, args, result, doc) Reply op_##handler(uint32_t cmd, uint32_t arg0, uint32_t arg1);
 #include "mailbox/protocol.def"
   using SysHandler = Reply (*)(Server&, uint32_t arg0, uint32_t arg1);
-#define MB_SYS(name, number, handler, doc) static Reply sys_##handler(Server&, uint32_t arg0, uint32_t arg1);
+#define MB_SYS(name, number, handler, gpu, doc) static Reply sys_##handler(Server&, uint32_t arg0, uint32_t arg1);
 #include "mailbox/protocol.def"
   // Counts the fault (FAULTS, LAST_FAULT) and prints it once per kind; the message is only
   // formatted when printed, so a flood of bad commands costs no formatting.

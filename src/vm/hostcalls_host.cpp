@@ -119,7 +119,7 @@ Status read_line(HostEnv& e, Machine& m, const int32_t* a, int32_t* r) {
   return {};
 }
 Status mailbox(HostEnv& e, Machine&, const int32_t* a, int32_t* r) {
-  if (!e.mailbox) return fail(Errc::MailboxError, "mailbox not connected (start `pxos mailboxd` and run with --mailbox)");
+  if (!e.mailbox) return fail(Errc::MailboxError, "mailbox not connected (start `pxos mailboxd --file FILE` and run with --mailbox FILE)");
   auto res = e.mailbox(uint32_t(a[0]));
   if (!res) return std::unexpected(res.error());
   r[0] = int32_t(res->first);
