@@ -2,7 +2,10 @@
 // PixelVM toolchain and the .pxi image (and cart) commands.
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
+
+#include <unistd.h>
 #include <filesystem>
 
 #include "asm/assembler.hpp"
@@ -20,6 +23,13 @@
 
 namespace pxos::cli {
 namespace {
+
+// --color auto: only on a terminal, and never when NO_COLOR is set (no-color.org).
+bool colour_wanted(const std::string& mode) {
+  if (mode != "auto") return mode == "always";
+  const char* nc = std::getenv("NO_COLOR");
+  return (!nc || !*nc) && ::isatty(STDOUT_FILENO);
+}
 
 std::string default_out(const std::string& in, const char* ext) {
   return std::filesystem::path(in).replace_extension(ext).string();
@@ -143,11 +153,14 @@ Register reg(10, [](CLI::App& app) {
     auto out = std::make_shared<std::string>();
     auto scale = std::make_shared<uint32_t>(16);
     auto regions = std::make_shared<bool>(false);
+    auto color = std::make_shared<std::string>("auto");
     s->add_option("input", *in, "any PNG (.pxi, key, archive)")->required();
+    s->add_option("--color", *color, "auto (a terminal without NO_COLOR), always or never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
     s->add_option("-o,--output", *out, "write an enlarged copy (grid, outlines, legend) here");
     s->add_option("--scale", *scale, "enlargement factor for -o (default 16)");
     s->add_flag("--regions", *regions, "list the byte ranges of the image's regions instead of drawing it");
-    s->callback([in, out, scale, regions] {
+    s->callback([in, out, scale, regions, color] {
       Bytes file = must(read_file(*in));
       image::PngImage img = must(image::png_decode(file, *in, 3));
       MapSpec spec;
@@ -184,6 +197,13 @@ Register reg(10, [](CLI::App& app) {
                    c.width(), c.height(), g.ox, g.oy, *scale, *scale);
       }
       if (*regions) return;
+      if (!colour_wanted(*color)) {
+        // A pipe or NO_COLOR: escapes would be noise, so describe the picture instead.
+        if (out->empty())
+          fmt::print("{}: {}x{} pixels (colour drawing needs a terminal: --color always forces it; -o writes a PNG)\n",
+                     *in, img.width, img.height);
+        return;
+      }
       // Two pixel rows per text row with the upper-half block; at most 64 columns shown.
       uint32_t w = std::min<uint32_t>(img.width, 64), h = std::min<uint32_t>(img.height, 64);
       auto px = [&](uint32_t x, uint32_t y) { return &img.pixels[(size_t(y) * img.width + x) * 3]; };
