@@ -93,6 +93,15 @@ check pack-stdio bash -c "'$PXOS' pack - -o - <'$T/blob' >'$T/blob.pxi' && '$PXO
 # ---- --json, parsed ----
 "$PXOS" run --stats --json "$SRC/examples/add.pxasm" 2>"$T/stats.json" >/dev/null
 check run-stats-json python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j['instructions']==5 and j['halted'] else 1)" "$T/stats.json"
+json_ok inspect-json "j['kind']=='bytecode' and j['instructions']>0 and len(j['payload_sha256'])==64 and j['pixels']['width']>0" "$PXOS" inspect --json "$T/fib.pxi"
+check inspect-file-sha bash -c "[ \"\$('$PXOS' inspect --json '$T/fib.pxi' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"file_sha256\"])')\" = \"\$(sha256sum <'$T/fib.pxi' | cut -d' ' -f1)\" ]"
+check inspect-sha-labelled bash -c "'$PXOS' inspect '$T/fib.pxi' | grep -q '^sha256:   [0-9a-f]* (of the payload, verified)' && '$PXOS' inspect '$T/fib.pxi' | grep -q '^file sha256: [0-9a-f]* (of the whole file, as sha256sum prints)'"
+# a quote in a path stays valid JSON
+cp "$T/fib.pxi" "$T/q\"uote.pxi"
+json_ok json-quote "j['file'].endswith('q\"uote.pxi')" "$PXOS" inspect --json "$T/q\"uote.pxi"
+json_ok gpu-info-json "isinstance(j['device'], str) and j['max_buffer_size']>0 and isinstance(j['features'], list)" "$PXOS" gpu info --json
+json_ok gpu-bench-json "j['op']=='relu' and j['checked']=='all' and j['ms_median']>=0" "$PXOS" gpu bench relu --n 64 --cols 64 --reps 2 --json
+check gpu-bench-small-default bash -c "'$PXOS' gpu bench --reps 1 --json 2>/dev/null | python3 -c 'import json,sys; j=json.loads(sys.stdin.readline()); sys.exit(0 if j[\"shape\"].startswith(\"512x\") else 1)'"
 expect_fail json-needs-stats 2 "--json: reports the --stats figures" "$PXOS" run --json "$SRC/examples/add.pxasm"
 
 # ---- colour only on a terminal, NO_COLOR respected ----
