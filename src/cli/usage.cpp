@@ -115,22 +115,18 @@ class PxosFormatter : public CLI::Formatter {
     return out;
   }
   std::string make_option_desc(const CLI::Option* opt) const override {
-    std::string d = opt->get_description();
-    if (!d.empty() && std::islower(static_cast<unsigned char>(d[0]))) d[0] = char(std::toupper(static_cast<unsigned char>(d[0])));
+    std::string d = sentence(opt->get_description());
     const std::string& def = opt->get_default_str();
     if (opt->get_type_size() != 0 && !def.empty() && d.find("default") == std::string::npos)
       d += fmt::format(" (default {})", def);
     return d;
   }
   std::string make_description(const CLI::App* app) const override {
-    std::string d = CLI::Formatter::make_description(app);
-    if (!d.empty() && std::islower(static_cast<unsigned char>(d[0]))) d[0] = char(std::toupper(static_cast<unsigned char>(d[0])));
-    return d;
+    return sentence(CLI::Formatter::make_description(app));
   }
   std::string make_subcommand(const CLI::App* sub) const override {
     // Same layout as CLI11's; the description capitalised like the options'.
-    std::string d = sub->get_description();
-    if (!d.empty() && std::islower(static_cast<unsigned char>(d[0]))) d[0] = char(std::toupper(static_cast<unsigned char>(d[0])));
+    std::string d = sentence(sub->get_description());
     std::stringstream out;
     CLI::detail::format_help(out, sub->get_display_name(true), d, column_width_);
     return out.str();
@@ -138,6 +134,11 @@ class PxosFormatter : public CLI::Formatter {
 };
 
 }  // namespace
+
+std::string sentence(std::string s) {
+  if (!s.empty() && std::islower(static_cast<unsigned char>(s[0]))) s[0] = char(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
 
 std::string command_path(const CLI::App* app) {
   std::string s = app->get_name();
@@ -158,7 +159,7 @@ std::optional<int> pre_parse(CLI::App& root, int argc, char** argv) {
       options_here = true;
       std::string name(w.substr(0, w.find('=')));
       const CLI::Option* o = app->get_option_no_throw(name);
-      if (o && o->get_type_size() != 0 && w.find('=') == std::string_view::npos) ++i;  // its value
+      if (o && o->get_expected_max() != 0 && w.find('=') == std::string_view::npos) ++i;  // its value
       continue;
     }
     if (app == &root && w == "help") return run_help(root, argc, argv, i + 1);

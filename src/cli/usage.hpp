@@ -10,6 +10,9 @@
 
 namespace pxos::cli {
 
+// A help text as a sentence: its first letter capitalised (help, man page and completions agree).
+std::string sentence(std::string s);
+
 // "pxos gpu bench": the command path of `app` as a user types it.
 std::string command_path(const CLI::App* app);
 

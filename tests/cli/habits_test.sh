@@ -110,6 +110,45 @@ check view-always bash -c "'$PXOS' view --color always '$T/fib.pxi' | grep -q \$
 check view-no-color bash -c "! NO_COLOR=1 script -qec \"'$PXOS' view '$T/fib.pxi'\" /dev/null | grep -q \$'\\x1b\\[38;2'"
 check view-tty-colour bash -c "script -qec \"'$PXOS' view '$T/fib.pxi'\" /dev/null | grep -q \$'\\x1b\\[38;2'"
 
+# ---- 3. completions and man page, from the CLI11 definitions; make install ----
+"$PXOS" completions bash >"$T/pxos.bash"
+check bash-syntax bash -n "$T/pxos.bash"
+comp() { bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _pxos; echo "${COMPREPLY[*]}"' _ "$T/pxos.bash" "$@"; }
+check bash-top [ "$(comp pxos gp)" = "gpu" ]
+check bash-sub [ "$(comp pxos gpu be)" = "bench" ]
+check bash-option bash -c "[[ ' $(comp pxos run --max-s) ' == *' --max-steps '* ]]"
+check bash-nested-option bash -c "[[ ' $(comp pxos hv validate --gr) ' == *' --grant '* ]]"
+check bash-files bash -c "cd '$T' && [[ ' $(cd "$T" && comp pxos run pxos.ba) ' == *' pxos.bash '* ]]"
+"$PXOS" completions zsh >"$T/_pxos"
+check zsh-compdef bash -c "head -1 '$T/_pxos' | grep -q '^#compdef pxos' && grep -q \"'gpu bench')\" '$T/_pxos'"
+"$PXOS" completions fish >"$T/pxos.fish"
+check fish-rows grep -qF "complete -c pxos -n '__pxos_at \"hv run\"' -l 'max-steps' -r" "$T/pxos.fish"
+expect_fail completions-bad-shell 2 "pxos completions:" "$PXOS" completions tcsh
+"$PXOS" man >"$T/pxos.1"
+check man-clean bash -c "groff -man -Tutf8 -ww '$T/pxos.1' 2>&1 >/dev/null | { ! grep -q .; }"
+# one section per command, each command of `pxos --help` and of every group
+for c in $("$PXOS" --help | awk '/^Subcommands:/{on=1;next} on && /^  [a-z]/{print $1}'); do
+  [ "$c" = help ] && continue
+  grep -qx ".SS \"pxos $c\"" "$T/pxos.1" || bad "man lacks pxos $c"
+done
+check man-nested grep -qx '.SS "pxos hv validate"' "$T/pxos.1"
+check man-exit-status bash -c "grep -q '^.SH EXIT STATUS' '$T/pxos.1' && grep -q '(Usage)' '$T/pxos.1'"
+if [ -n "${PXOS_BUILD_DIR:-}" ] && [ -f "$PXOS_BUILD_DIR/cmake_install.cmake" ]; then
+  cmake --install "$PXOS_BUILD_DIR" --prefix "$T/prefix" >/dev/null
+  for f in bin/pxos share/man/man1/pxos.1 share/bash-completion/completions/pxos share/zsh/site-functions/_pxos \
+           share/fish/vendor_completions.d/pxos.fish share/pxos/kernels/matmul_v2.wgsl; do
+    check "installed $f" [ -s "$T/prefix/$f" ]
+  done
+  check installed-man-current cmp -s "$T/prefix/share/man/man1/pxos.1" "$T/pxos.1"
+  check installed-runs bash -c "'$T/prefix/bin/pxos' --version | grep -q '^pxos '"
+  if [ -f "$T/prefix/lib/pxos/libwebgpu_wrapper.so" ]; then
+    json_ok installed-dawn "j['library'] == '$T/prefix/lib/pxos/libwebgpu_wrapper.so'" "$T/prefix/bin/pxos" gpu info --json
+  fi
+else
+  bad "PXOS_BUILD_DIR has no cmake_install.cmake: make install is untested"
+fi
+expect_fail dawn-env-missing 14 "PXOS_DAWN_LIB=/nonexistent.so: No such file or directory" env PXOS_DAWN_LIB=/nonexistent.so "$PXOS" gpu info
+
 # ---- 6. the seed's own programs: raw seed bytecode ----
 # PUSH 42, PUSH 8, ADD, PRINT, HALT, as the seed's PixelVM encodes it (no PXBC header)
 printf '\x01\x2a\x00\x00\x00\x01\x08\x00\x00\x00\x03\x10\xff' >"$T/seed.bin"
