@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 PXOS := build/pxos
 
-.PHONY: all setup build debug check-tsan test demo bench bench-vm bench-gpu bench-godpixel bench-plots fuzz clean
+.PHONY: all setup build install debug check-tsan test demo bench bench-vm bench-gpu bench-godpixel bench-plots fuzz clean
 
 all: build
 
@@ -13,6 +13,11 @@ setup:
 build: setup
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
+
+# make install PREFIX=/opt/pxos: binary, man page, completions, kernels, Dawn (src/cli/CMakeLists.txt).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install build --prefix "$(PREFIX)"
 
 debug: setup
 	@cmake --preset debug >/dev/null

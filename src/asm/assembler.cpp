@@ -8,6 +8,7 @@
 #include <charconv>
 #include <unordered_map>
 
+#include "common/suggest.hpp"
 #include "isa/isa.hpp"
 
 namespace pxos::assembler {
@@ -32,6 +33,24 @@ struct Line {
   Operand arg;
   uint32_t pc = 0;
 };
+
+// Host calls by name (`HOST_CALL read_int`), from the one table of host calls; the assembler
+// needs only the names and ids, so it reads the table without linking the VM.
+struct HostName { std::string_view name; uint8_t id; };
+constexpr HostName kHostNames[] = {
+#define CAP(name, bit, doc)
+#define HOSTCALL(id, name, cap, pops, pushes, effect, doc) {#name, id},
+#include "vm/hostcalls.def"
+#undef HOSTCALL
+#undef CAP
+};
+
+std::vector<std::string> mnemonic_names() {
+  std::vector<std::string> v;
+  for (const auto& oi : isa::table())
+    if (oi.valid()) v.emplace_back(oi.name);
+  return v;
+}
 
 bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
 bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
@@ -110,7 +129,7 @@ class Assembler {
     }
     auto op = isa::lookup(mnem);
     if (!op) {
-      error(ln, uint32_t(s + 1), fmt::format("unknown mnemonic '{}'", mnem));
+      error(ln, uint32_t(s + 1), fmt::format("unknown mnemonic '{}'{}", mnem, did_you_mean(nearest(mnem, mnemonic_names()))));
       return;
     }
     Line L;
@@ -163,6 +182,21 @@ class Assembler {
       a.kind = Operand::Label;
       a.text = std::string(l.substr(s, i - s));
       return true;
+    }
+    if (oi.byte == uint8_t(Op::HOST_CALL) && ident_start(l[i])) {
+      size_t s = i;
+      while (i < l.size() && ident_char(l[i])) ++i;
+      std::string_view name = l.substr(s, i - s);
+      for (const auto& h : kHostNames)
+        if (h.name == name) {
+          a.kind = Operand::Number;
+          a.number = h.id;
+          return true;
+        }
+      std::vector<std::string> names;
+      for (const auto& h : kHostNames) names.emplace_back(h.name);
+      error(ln, col, fmt::format("unknown host call '{}'{}", name, did_you_mean(nearest(name, names))));
+      return false;
     }
     int64_t v = 0;
     if (!parse_number(l, i, ln, v)) return false;
@@ -333,6 +367,11 @@ class Assembler {
 }  // namespace
 
 Result<isa::Module> assemble(std::string_view source, std::string_view filename, std::vector<Diagnostic>* diags) {
+  // An image handed to the assembler (`pxos asm prog.pxi`): say what to use instead of
+  // reporting its bytes as control characters.
+  if (source.starts_with("\x89PNG\r\n\x1a\n") || source.starts_with("PXFS") || source.starts_with("SFXP"))
+    return failf(Errc::AsmError, "{}: this is an image, not assembly text: use pxos disasm {} (or pxos run)", filename,
+                 filename);
   return Assembler(source, filename).run(diags);
 }
 

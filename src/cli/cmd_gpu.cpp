@@ -1,4 +1,6 @@
 // cmd_gpu.cpp: `pxos gpu info|check|run|bench`: the WGSL runtime from the command line.
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -23,17 +25,18 @@ void print_info(bool json) {
   std::string feats;
   for (auto f : i.features) feats += (feats.empty() ? "" : " ") + feature_name(f);
   if (json) {
-    std::printf("{\"library\":\"%s\",\"device\":\"%s\",\"vendor\":\"%s\",\"architecture\":\"%s\","
-                "\"description\":\"%s\",\"backend\":\"%s\",\"adapter_type\":\"%s\",\"vendor_id\":%u,"
-                "\"device_id\":%u,\"subgroup_min\":%u,\"subgroup_max\":%u,\"f16\":%s,\"subgroups\":%s,"
-                "\"timestamps\":%s,\"max_storage_buffer_binding_size\":%llu,\"max_buffer_size\":%llu,"
-                "\"max_workgroup_storage\":%u,\"max_invocations_per_workgroup\":%u}\n",
-                i.library.c_str(), i.device.c_str(), i.vendor.c_str(), i.architecture.c_str(),
-                i.description.c_str(), i.backend.c_str(), i.adapter_type.c_str(), i.vendor_id, i.device_id,
-                i.subgroup_min, i.subgroup_max, i.f16 ? "true" : "false", i.subgroups ? "true" : "false",
-                i.timestamps ? "true" : "false", (unsigned long long)L.maxStorageBufferBindingSize,
-                (unsigned long long)L.maxBufferSize, L.maxComputeWorkgroupStorageSize,
-                L.maxComputeInvocationsPerWorkgroup);
+    nlohmann::ordered_json j = {{"library", i.library}, {"device", i.device}, {"vendor", i.vendor},
+                                {"architecture", i.architecture}, {"description", i.description},
+                                {"backend", i.backend}, {"adapter_type", i.adapter_type}, {"vendor_id", i.vendor_id},
+                                {"device_id", i.device_id}, {"subgroup_min", i.subgroup_min},
+                                {"subgroup_max", i.subgroup_max}, {"f16", i.f16}, {"subgroups", i.subgroups},
+                                {"timestamps", i.timestamps}, {"features", nlohmann::json::array()},
+                                {"max_storage_buffer_binding_size", L.maxStorageBufferBindingSize},
+                                {"max_buffer_size", L.maxBufferSize},
+                                {"max_workgroup_storage", L.maxComputeWorkgroupStorageSize},
+                                {"max_invocations_per_workgroup", L.maxComputeInvocationsPerWorkgroup}};
+    for (auto f : i.features) j["features"].push_back(feature_name(f));
+    std::printf("%s\n", j.dump().c_str());
     return;
   }
   std::printf("Dawn library     %s\n", i.library.c_str());

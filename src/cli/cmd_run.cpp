@@ -2,6 +2,9 @@
 // Program output goes to stdout only; diagnostics, traces and stats go to stderr.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
+#include <cmath>
 #include <optional>
 
 #include "cli/command.hpp"
@@ -27,7 +30,7 @@ struct RunArgs {
   std::string input;
   uint64_t max_steps = 0, max_output = 0, timeout_ms = 0, seed = 0;
   uint32_t memory_words = vm::kDefaultMemoryWords;
-  bool trace = false, trace_json = false, stats = false, seeded = false;
+  bool trace = false, trace_json = false, stats = false, seeded = false, json = false, raw = false, no_raw = false;
   uint64_t trace_limit = 0;
   std::vector<std::string> grant, deny;
   std::string heatmap;
@@ -80,7 +83,7 @@ void write_heatmap(const vm::Program& prog, const std::vector<uint64_t>& counts,
 Register reg(20, [](CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* s = app.add_subcommand("run", "Run a program (.pxi, .pxasm, legacy PixelFS, or god-pixel key)");
-  s->add_option("input", a->input, "program")->required();
+  s->add_option("input", a->input, "program ('-': standard input)")->required();
   s->add_option("--max-steps", a->max_steps, "stop with a trap after N instructions (default: no limit)")->check(at_least("--max-steps"));
   s->add_option("--max-output", a->max_output, "stop after N bytes of output (default: no limit)")->check(at_least("--max-output"));
   s->add_option("--timeout-ms", a->timeout_ms, "stop after this much wall time (default: none)")->check(at_least("--timeout-ms"));
@@ -93,15 +96,26 @@ Register reg(20, [](CLI::App& app) {
   s->add_option("--trace-limit", a->trace_limit, "trace the first N instructions only, then run on untraced")
       ->check(at_least("--trace-limit", true));
   s->add_flag("--stats", a->stats, "report instructions executed and time on stderr");
+  s->add_flag("--json", a->json, "with --stats: the report as one JSON object on stderr");
+  s->add_flag("--raw", a->raw, "run the file's bytes (an image's payload) as raw seed bytecode, with no PXBC header");
+  s->add_flag("--no-raw", a->no_raw, "refuse raw seed bytecode (by default a raw payload or a file that is no image runs as one)");
   s->add_option("--heatmap", a->heatmap, "paint per-instruction execution counts on the program's pixels (PNG)");
   add_mailbox_flags(s, a->mailbox);  // --mailbox FILE / --shm NAME also grant the mailbox capability
   s->callback([a] {
     if (a->memory_words == 0 || a->memory_words > vm::kMaxMemoryWords)
       throw Failure(Error{Errc::Usage, fmt::format("--memory-words {}: must be 1..{}", a->memory_words, vm::kMaxMemoryWords)});
-    isa::Module m = must(load_module(a->input));
+    if (a->raw && a->no_raw) throw Failure(Error{Errc::Usage, "--raw and --no-raw: choose one"});
+    if (a->json && !a->stats) throw Failure(Error{Errc::Usage, "--json: reports the --stats figures; add --stats"});
+    RawMode mode = a->raw ? RawMode::Force : a->no_raw ? RawMode::Refuse : RawMode::Auto;
+    Loaded loaded = must(load_program(a->input, mode));
     vm::VerifyOptions vo;
     vo.memory_words = a->memory_words;
-    vm::Program prog = must(vm::Program::load(std::move(m), vo));
+    auto loaded_prog = vm::Program::load(std::move(loaded.module), vo);
+    if (!loaded_prog && loaded.raw && loaded_prog.error().code == Errc::VerifyError)
+      // Taken as seed bytecode: say so, since the file may simply not be a program.
+      throw Failure(Error{Errc::VerifyError, fmt::format("{} (read as raw seed bytecode{})", loaded_prog.error().detail,
+                                                         a->raw ? ", as --raw asks" : "; --no-raw refuses raw input")});
+    vm::Program prog = must(std::move(loaded_prog));
     vm::HostEnv env;
     env.granted = vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random) | vm::cap_bit(vm::Cap::input);
     env.granted |= must(vm::parse_caps(a->grant, "--grant"));
@@ -124,7 +138,16 @@ Register reg(20, [](CLI::App& app) {
     if (!a->heatmap.empty()) ro.counts = &counts;
     vm::RunResult r = machine.run(ro);
     std::fflush(stdout);
-    if (a->stats)
+    if (a->stats && a->json) {
+      nlohmann::ordered_json j = {{"instructions", r.steps},
+                          {"seconds", r.seconds},
+                          {"instructions_per_second", r.seconds > 0 ? double(r.steps) / r.seconds : 0.0},
+                          {"output_bytes", r.output_bytes},
+                          {"halted", r.halted},
+                          {"raw", loaded.raw}};
+      std::string t = j.dump() + "\n";
+      std::fwrite(t.data(), 1, t.size(), stderr);
+    } else if (a->stats)
       std::fprintf(stderr, "stats: %llu instructions in %.6f s (%.1f M instructions/s), %llu output bytes\n",
                    (unsigned long long)r.steps, r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds / 1e6 : 0.0,
                    (unsigned long long)r.output_bytes);

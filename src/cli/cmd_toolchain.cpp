@@ -1,8 +1,12 @@
 // cmd_toolchain.cpp: `pxos asm`, `disasm`, `isa`, `pack`, `unpack`, `view`, `inspect`: the
 // PixelVM toolchain and the .pxi image (and cart) commands.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <cstring>
+
+#include <unistd.h>
 #include <filesystem>
 
 #include "asm/assembler.hpp"
@@ -20,6 +24,13 @@
 
 namespace pxos::cli {
 namespace {
+
+// --color auto: only on a terminal, and never when NO_COLOR is set (no-color.org).
+bool colour_wanted(const std::string& mode) {
+  if (mode != "auto") return mode == "always";
+  const char* nc = std::getenv("NO_COLOR");
+  return (!nc || !*nc) && ::isatty(STDOUT_FILENO);
+}
 
 std::string default_out(const std::string& in, const char* ext) {
   return std::filesystem::path(in).replace_extension(ext).string();
@@ -153,11 +164,14 @@ Register reg(10, [](CLI::App& app) {
     auto out = std::make_shared<std::string>();
     auto scale = std::make_shared<uint32_t>(16);
     auto regions = std::make_shared<bool>(false);
+    auto color = std::make_shared<std::string>("auto");
     s->add_option("input", *in, "any PNG (.pxi, key, archive)")->required();
+    s->add_option("--color", *color, "auto (a terminal without NO_COLOR), always or never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
     s->add_option("-o,--output", *out, "write an enlarged copy (grid, outlines, legend) here");
     s->add_option("--scale", *scale, "enlargement factor for -o (default 16)");
     s->add_flag("--regions", *regions, "list the byte ranges of the image's regions instead of drawing it");
-    s->callback([in, out, scale, regions] {
+    s->callback([in, out, scale, regions, color] {
       Bytes file = must(read_file(*in));
       image::PngImage img = must(image::png_decode(file, *in, 3));
       MapSpec spec;
@@ -194,6 +208,13 @@ Register reg(10, [](CLI::App& app) {
                    c.width(), c.height(), g.ox, g.oy, *scale, *scale);
       }
       if (*regions) return;
+      if (!colour_wanted(*color)) {
+        // A pipe or NO_COLOR: escapes would be noise, so describe the picture instead.
+        if (out->empty())
+          fmt::print("{}: {}x{} pixels (colour drawing needs a terminal: --color always forces it; -o writes a PNG)\n",
+                     *in, img.width, img.height);
+        return;
+      }
       // Two pixel rows per text row with the upper-half block; at most 64 columns shown.
       uint32_t w = std::min<uint32_t>(img.width, 64), h = std::min<uint32_t>(img.height, 64);
       auto px = [&](uint32_t x, uint32_t y) { return &img.pixels[(size_t(y) * img.width + x) * 3]; };
@@ -217,54 +238,79 @@ Register reg(10, [](CLI::App& app) {
   {
     auto* s = app.add_subcommand("inspect", "Show an image's format, size, hash, kind and a bytecode summary");
     auto in = std::make_shared<std::string>();
-    s->add_option("input", *in, "image")->required();
-    s->callback([in] {
+    auto json = std::make_shared<bool>(false);
+    s->add_option("input", *in, "image ('-': standard input)")->required();
+    s->add_flag("--json", *json, "one JSON object (the same fields, machine-readable)");
+    s->callback([in, json] {
       Bytes file = must(read_file(*in));
       ByteView payload;
       image::Cart cart;
       image::Pxi img;
+      // Each line once: "label: text" for people, key = value for --json.
+      nlohmann::ordered_json j;
+      std::string text;
+      auto field = [&](std::string_view label, const char* key, std::string shown, nlohmann::ordered_json value) {
+        text += fmt::format("{:<9} {}\n", fmt::format("{}:", label), shown);
+        j[key] = std::move(value);
+      };
       if (image::looks_like_jpeg(file) || image::looks_like_cart(file)) {
         cart = must(image::decode_cart(file, *in));
-        fmt::print("file:     {}\n", *in);
-        fmt::print("format:   cart v{} (PNG label, payload in the pixels' low bits)\n", image::kCartVersion);
-        fmt::print("pixels:   {}x{}\n", cart.width, cart.height);
-        fmt::print("kind:     {}\n", image::kind_name(cart.kind));
-        fmt::print("payload:  {} bytes, {} bit{} per channel\n", cart.payload.size(), cart.bits, cart.bits == 1 ? "" : "s");
-        fmt::print("capacity: {} bytes at {} bits ({:.1f}% used), {} at {} bits\n", cart.capacity, cart.bits,
+        field("file", "file", *in, *in);
+        field("format", "format", fmt::format("cart v{} (PNG label, payload in the pixels' low bits)", image::kCartVersion),
+              fmt::format("cart v{}", image::kCartVersion));
+        field("pixels", "pixels", fmt::format("{}x{}", cart.width, cart.height), {{"width", cart.width}, {"height", cart.height}});
+        field("kind", "kind", std::string(image::kind_name(cart.kind)), image::kind_name(cart.kind));
+        field("payload", "payload_bytes", fmt::format("{} bytes, {} bit{} per channel", cart.payload.size(), cart.bits, cart.bits == 1 ? "" : "s"),
+              cart.payload.size());
+        j["bits_per_channel"] = cart.bits;
+        field("capacity", "capacity_bytes", fmt::format("{} bytes at {} bits ({:.1f}% used), {} at {} bits", cart.capacity, cart.bits,
                    cart.capacity ? 100.0 * double(cart.payload.size()) / double(cart.capacity) : 0.0,
-                   image::cart_capacity(cart.width, cart.height, image::kCartMaxBits), image::kCartMaxBits);
-        fmt::print("sha256:   {} (verified)\n", hex(cart.sha));
-        fmt::print("read from: {}; pixels {}\n", cart.from_chunk ? "the pxCa chunk" : "the pixels (no pxCa chunk)",
-                   cart.pixels_ok ? "intact" : cart.pixels_found ? "damaged (the chunk alone holds it)" : "hold no cart header");
-        if (cart.kind != image::Kind::Bytecode) return;
-        payload = cart.payload;
+                   image::cart_capacity(cart.width, cart.height, image::kCartMaxBits), image::kCartMaxBits), cart.capacity);
+        field("sha256", "payload_sha256", fmt::format("{} (of the payload, verified)", hex(cart.sha)), hex(cart.sha));
+        field("read from", "read_from", fmt::format("{}; pixels {}", cart.from_chunk ? "the pxCa chunk" : "the pixels (no pxCa chunk)",
+                   cart.pixels_ok ? "intact" : cart.pixels_found ? "damaged (the chunk alone holds it)" : "hold no cart header"),
+              cart.from_chunk ? "chunk" : "pixels");
+        j["pixels_intact"] = cart.pixels_ok;
+        if (cart.kind == image::Kind::Bytecode) payload = cart.payload;
       } else {
         img = must(image::decode_pxi(file, *in));
-        fmt::print("file:     {}\n", *in);
-        fmt::print("format:   {}\n", img.legacy ? "PixelFS (legacy seed format)" : fmt::format("pxi v{} (PNG)", img.version));
-        fmt::print("pixels:   {}x{}\n", img.width, img.height);
-        fmt::print("kind:     {}\n", image::kind_name(img.kind));
-        fmt::print("payload:  {} bytes\n", img.payload.size());
-        fmt::print("sha256:   {} (verified)\n", hex(img.sha));
-        if (img.kind != image::Kind::Bytecode) return;
-        payload = img.payload;
+        field("file", "file", *in, *in);
+        std::string format = img.legacy ? "PixelFS (legacy seed format)" : fmt::format("pxi v{} (PNG)", img.version);
+        field("format", "format", format, format);
+        field("pixels", "pixels", fmt::format("{}x{}", img.width, img.height), {{"width", img.width}, {"height", img.height}});
+        field("kind", "kind", std::string(image::kind_name(img.kind)), image::kind_name(img.kind));
+        field("payload", "payload_bytes", fmt::format("{} bytes", img.payload.size()), img.payload.size());
+        field("sha256", "payload_sha256", fmt::format("{} (of the payload, verified)", hex(img.sha)), hex(img.sha));
+        if (img.kind == image::Kind::Bytecode) payload = img.payload;
       }
-      isa::Module m = must(isa::parse_module(payload, *in));
-      size_t n = 0;
-      for (uint32_t pc = 0; pc < m.code.size();) {
-        auto d = isa::decode(m.code, pc);
-        if (!d) break;
-        ++n;
-        pc = d->next;
+      // The hash `sha256sum` prints, beside the payload's: two hashes, each labelled.
+      field("file sha256", "file_sha256", fmt::format("{} (of the whole file, as sha256sum prints)", hex(sha256(file))),
+            hex(sha256(file)));
+      if (!payload.empty()) {
+        isa::Module m = must(isa::parse_module(payload, *in));
+        size_t n = 0;
+        for (uint32_t pc = 0; pc < m.code.size();) {
+          auto d = isa::decode(m.code, pc);
+          if (!d) break;
+          ++n;
+          pc = d->next;
+        }
+        field("source", "source", m.source, m.source);
+        field("code", "code_bytes", fmt::format("{} bytes, {} instructions", m.code.size(), n), m.code.size());
+        j["instructions"] = n;
+        std::string syms = fmt::format("{}", m.symbols.size());
+        nlohmann::ordered_json js = nlohmann::ordered_json::array();
+        for (size_t i = 0; i < m.symbols.size(); ++i) {
+          if (i < 8) syms += fmt::format("{}{}@{:#x}", i ? ", " : " (", m.symbols[i].name, m.symbols[i].offset);
+          js.push_back({{"name", m.symbols[i].name}, {"offset", m.symbols[i].offset}});
+        }
+        syms += m.symbols.empty() ? "" : (m.symbols.size() > 8 ? ", …)" : ")");
+        field("symbols", "symbols", syms, js);
+        field("lines", "debug_lines", fmt::format("{} debug-map entries", m.lines.size()), m.lines.size());
+        field("imports", "imports", fmt::format("{}", m.relocs.size()), m.relocs.size());
       }
-      fmt::print("source:   {}\n", m.source);
-      fmt::print("code:     {} bytes, {} instructions\n", m.code.size(), n);
-      fmt::print("symbols:  {}", m.symbols.size());
-      for (size_t i = 0; i < m.symbols.size() && i < 8; ++i)
-        fmt::print("{}{}@{:#x}", i ? ", " : " (", m.symbols[i].name, m.symbols[i].offset);
-      fmt::print("{}\n", m.symbols.empty() ? "" : (m.symbols.size() > 8 ? ", …)" : ")"));
-      fmt::print("lines:    {} debug-map entries\n", m.lines.size());
-      fmt::print("imports:  {}\n", m.relocs.size());
+      std::string t = *json ? j.dump() + "\n" : text;
+      std::fwrite(t.data(), 1, t.size(), stdout);
     });
   }
 });

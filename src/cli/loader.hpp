@@ -19,4 +19,17 @@ struct RegisterResolver {
 
 Result<isa::Module> load_module(const std::string& path);
 
+// The seed's own programs: raw seed bytecode (the instruction stream with no PXBC header, as the
+// seed's PixelVM runs it) in a PixelFS file, a raw .pxi or a bare file such as a .bin.
+//   Auto: a raw payload, or a file that is no image, is taken as seed bytecode;
+//   Force (--raw): whatever the file holds is taken as seed bytecode;
+//   Refuse (--no-raw): only PXBC modules and assembly run.
+// "-" is standard input (assembly text when it is text, else as a file).
+enum class RawMode { Auto, Force, Refuse };
+struct Loaded {
+  isa::Module module;
+  bool raw = false;  // taken as seed bytecode (the verifier's verdict is then worded for that)
+};
+Result<Loaded> load_program(const std::string& path, RawMode mode);
+
 }  // namespace pxos::cli

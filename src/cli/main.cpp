@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "cli/command.hpp"
+#include "cli/usage.hpp"
+#include "pxos_version.hpp"
 #include "common/os.hpp"
 
 namespace pxos::cli {
@@ -56,7 +58,10 @@ int main(int argc, char** argv) {
   CLI::App app{"pxos: a pixel-native computing stack (PixelVM, .pxi images, hypervisor, god pixels, "
                "WGSL kernels, mailbox, microkernel, architect)", "pxos"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "pxos 0.1.0");
+  app.formatter(cli::make_formatter());  // before the commands are added: they inherit it
+  app.set_version_flag("--version", "pxos " PXOS_VERSION " (commit " PXOS_COMMIT ", " PXOS_BUILD_TYPE " build)");
+  // Settled by cli::pre_parse before CLI11 sees argv; here so that it is listed and completed.
+  app.add_subcommand("help", "Show a command's help: pxos help [COMMAND...]")->allow_extras();
   // A closed pipe is an EPIPE error that each writer reports (Errc::PipeClosed), not a death.
   std::signal(SIGPIPE, SIG_IGN);
   os::install_checked_stdout();
@@ -64,9 +69,11 @@ int main(int argc, char** argv) {
   std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.order < b.order; });
   for (auto& e : reg) e.setup(app);
   try {
+    if (auto settled = cli::pre_parse(app, argc, argv)) return cli::finish_stdout(*settled);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int rc = cli::report_parse_error(app, e);
+    return cli::finish_stdout(rc, rc != 0);
   } catch (const Failure& f) {
     int status = errc_exit_status(f.err.code);
     if (f.err.code == Errc::PipeClosed) return cli::finish_stdout(status, true);  // quiet: nobody reads

@@ -289,7 +289,30 @@ bool guard_mapped_call(const void* base, size_t len, void (*fn)(void*), void* ct
   return true;
 }
 
+// "-": standard input, read to its end (a pipe or terminal has no size to check up front), at
+// most max_bytes. Only the user's own arguments reach here, so no caller is surprised by it.
+static Result<Bytes> read_stdin(uint64_t max_bytes, const InputOptions& o) {
+  Bytes out;
+  constexpr size_t kChunk = 64 << 10;
+  for (;;) {
+    size_t at = out.size();
+    out.resize(at + kChunk);
+    ssize_t r = read_some(STDIN_FILENO, out.data() + at, kChunk);
+    if (r < 0) {
+      int e = errno;
+      return failf(o.kind, "standard input: read failed: {}", errno_text(e));
+    }
+    out.resize(at + size_t(r));
+    if (r == 0) return out;
+    if (out.size() > max_bytes) {
+      Errc k = o.kind == Errc::Io ? Errc::TooLarge : o.kind;
+      return failf(k, "standard input: over the {} byte limit", max_bytes);
+    }
+  }
+}
+
 Result<Bytes> read_input(const std::string& path, uint64_t max_bytes, const InputOptions& o) {
+  if (path == "-") return read_stdin(max_bytes, o);
   auto fd = open_input(path, o);
   if (!fd) return std::unexpected(fd.error());
   struct stat st{};

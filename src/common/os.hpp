@@ -44,7 +44,8 @@ struct InputOptions {
 // Opens PATH for reading without ever blocking: O_NONBLOCK|O_CLOEXEC, fstat, refuse anything but
 // a regular file ("is a FIFO, not a regular file"), then clears O_NONBLOCK. Returns the fd.
 Result<int> open_input(const std::string& path, const InputOptions& o = {});
-// Whole regular file, at most max_bytes; a file that shrinks while read is an error.
+// Whole regular file, at most max_bytes; a file that shrinks while read is an error. "-" is
+// standard input (read to its end).
 Result<Bytes> read_input(const std::string& path, uint64_t max_bytes, const InputOptions& o = {});
 
 // ---- files shared with other processes (a mapped mailbox area) ------------------------

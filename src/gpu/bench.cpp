@@ -1,6 +1,8 @@
 // bench.cpp: the benchmark driver behind `pxos gpu bench`.
 #include "gpu/bench.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include "gpu/half.hpp"
 #include "gpu/ops.hpp"
 #include "gpu/reference.hpp"
+#include "gpu/runtime.hpp"
 
 namespace pxos::gpu {
 namespace {
@@ -160,11 +163,22 @@ Result<BenchResult> bench_one(const BenchConfig& cfg, uint32_t n, std::mt19937_6
   return R;
 }
 
+// Sizes when --n is not given: small enough that a bare `pxos gpu bench` finishes in seconds
+// even on a CPU adapter (lavapipe); the large sweeps of docs/BENCHMARKS.md name their --n.
 uint32_t default_size(const std::string& op) {
-  if (op == "matmul") return 4096;
-  if (op == "attention") return 2048;
-  if (op == "rotary") return 4096;
-  return 16384;
+  if (op == "matmul") return 512;
+  if (op == "attention") return 256;
+  if (op == "rotary") return 512;
+  return 1024;
+}
+// Past this many "work units" (matmul n^3 flops/2, attention n^2 per head, rows x cols) a CPU
+// adapter takes minutes: warn before starting.
+constexpr double kCpuAdapterWarnWork = 2.0e9;
+double work_of(const BenchConfig& c, uint32_t n) {
+  if (c.op == "matmul") return double(n) * n * n;
+  if (c.op == "attention") return double(n) * n * c.heads * 64;
+  if (c.op == "rotary") return double(n) * c.heads * 64;
+  return double(n) * c.cols;
 }
 
 }  // namespace
@@ -190,16 +204,19 @@ Result<std::vector<BenchResult>> run_bench(const BenchConfig& cfg) {
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] == 0) return fail(Errc::Usage, "--n: sizes must be at least 1");
     std::fprintf(stderr, "[%zu/%zu] %s n=%u ...\n", i + 1, sizes.size(), cfg.op.c_str(), sizes[i]);
+    if (auto rt = Runtime::get(); rt && (*rt)->info().adapter_type == "CPU" && work_of(cfg, sizes[i]) > kCpuAdapterWarnWork)
+      std::fprintf(stderr, "warning: %s n=%u on a CPU adapter (%s) can take many minutes; a smaller --n is quicker\n",
+                   cfg.op.c_str(), sizes[i], (*rt)->info().device.c_str());
     auto r = bench_one(cfg, sizes[i], g);
     if (!r) return std::unexpected(r.error());
     const auto& b = *r;
     if (cfg.json) {
-      std::printf("{\"op\":\"%s\",\"kernel\":\"%s\",\"dtype\":\"%s\",\"shape\":\"%s\",\"ms_median\":%.5f,"
-                  "\"ms_min\":%.5f,\"gflops\":%.1f,\"gbps\":%.1f,\"max_rel_err\":%.3g,\"checked\":\"%s\","
-                  "\"gpu_timestamps\":%s,\"seed\":%llu}\n",
-                  b.op.c_str(), b.kernel.c_str(), b.dtype.c_str(), b.shape.c_str(), b.ms_median, b.ms_min,
-                  b.gflops, b.gbps, b.max_rel_err, b.checked.c_str(), b.gpu_timestamps ? "true" : "false",
-                  (unsigned long long)seed);
+      // nlohmann: strings escaped, a NaN error (a broken kernel) becomes null, not `nan`.
+      nlohmann::ordered_json j = {{"op", b.op}, {"kernel", b.kernel}, {"dtype", b.dtype}, {"shape", b.shape},
+                                  {"ms_median", b.ms_median}, {"ms_min", b.ms_min}, {"gflops", b.gflops},
+                                  {"gbps", b.gbps}, {"max_rel_err", b.max_rel_err}, {"checked", b.checked},
+                                  {"gpu_timestamps", b.gpu_timestamps}, {"seed", seed}};
+      std::printf("%s\n", j.dump().c_str());
     } else {
       std::string rate = b.gflops > 0 ? fmt::format("{:10.1f} GFLOP/s", b.gflops)
                                       : fmt::format("{:10.1f} GB/s   ", b.gbps);

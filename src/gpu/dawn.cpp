@@ -4,6 +4,8 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <vector>
@@ -13,14 +15,16 @@ namespace {
 
 constexpr const char* kLibRel = "node_modules/bun-webgpu-linux-x64/libwebgpu_wrapper.so";
 
+constexpr const char* kInstalledRel = "../lib/pxos/libwebgpu_wrapper.so";  // `make install` puts it there
+
 std::vector<std::string> candidates() {
   std::vector<std::string> c;
-  if (const char* e = std::getenv("PXOS_DAWN_LIB"); e && *e) c.emplace_back(e);
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) c.push_back((exe.parent_path() / kInstalledRel).lexically_normal().string());
 #ifdef PXOS_SOURCE_DIR
   c.push_back(std::string(PXOS_SOURCE_DIR) + "/" + kLibRel);
 #endif
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     auto dir = exe.parent_path();
     c.push_back((dir / ".." / kLibRel).lexically_normal().string());
@@ -31,12 +35,23 @@ std::vector<std::string> candidates() {
 
 Result<Dawn*> do_load() {
   std::string tried;
-  for (const auto& path : candidates()) {
+  // PXOS_DAWN_LIB names the one library to use: one that is missing or broken is an error,
+  // never a silent fall back to another Dawn.
+  std::vector<std::string> paths = candidates();
+  const char* env = std::getenv("PXOS_DAWN_LIB");
+  bool named = env && *env;
+  if (named) {
+    if (access(env, R_OK) != 0)
+      return failf(Errc::GpuUnavailable, "PXOS_DAWN_LIB={}: {}", env, std::strerror(errno));
+    paths = {env};
+  }
+  for (const auto& path : paths) {
     if (access(path.c_str(), R_OK) != 0) {
       tried += "\n  " + path + ": not found";
       continue;
     }
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h && named) return failf(Errc::GpuUnavailable, "PXOS_DAWN_LIB={}: {}", path, dlerror());
     if (!h) {
       tried += "\n  " + path + ": " + dlerror();
       continue;

@@ -6,9 +6,9 @@
 namespace pxos::isa {
 
 Result<Insn> decode(ByteView code, uint32_t pc) {
-  if (pc >= code.size()) return failf(Errc::VerifyError, "offset {:#x}: past the end of code", pc);
+  if (pc >= code.size()) return failf(Errc::VerifyError, "offset {:#06x}: past the end of code", pc);
   const OpInfo& oi = info(code[pc]);
-  if (!oi.valid()) return failf(Errc::VerifyError, "offset {:#x}: unknown opcode 0x{:02x}", pc, code[pc]);
+  if (!oi.valid()) return failf(Errc::VerifyError, "offset {:#06x}: unknown opcode 0x{:02x}", pc, code[pc]);
   Insn in;
   in.pc = pc;
   in.op = Op(code[pc]);
@@ -27,7 +27,7 @@ Result<Insn> decode(ByteView code, uint32_t pc) {
       break;
     }
   }
-  if (!r.ok()) return failf(Errc::VerifyError, "offset {:#x}: {} operand truncated", pc, oi.name);
+  if (!r.ok()) return failf(Errc::VerifyError, "offset {:#06x}: {} operand truncated", pc, oi.name);
   in.next = pc + 1 + uint32_t(r.pos());
   return in;
 }

@@ -13,6 +13,11 @@ using isa::Op;
 
 Status verify(const isa::Module& m, const VerifyOptions& opt) {
   const std::string& src = m.source.empty() ? std::string("<module>") : m.source;
+  // "file.pxasm:12" where the module knows the instruction's source line, as a trap names it.
+  auto at = [&](uint32_t pc) {
+    auto line = m.line_at(pc);
+    return line ? fmt::format("{}:{}", src, *line) : src;
+  };
   if (m.code.empty()) return failf(Errc::VerifyError, "{}: empty program (no instructions)", src);
   if (m.code.size() > isa::kMaxCodeBytes) return failf(Errc::VerifyError, "{}: code too large", src);
   // Pass 1 marks instruction starts; pass 2 checks operands against them. Decoding twice is
@@ -21,38 +26,38 @@ Status verify(const isa::Module& m, const VerifyOptions& opt) {
   isa::Insn last{};
   for (uint32_t pc = 0; pc < m.code.size();) {
     auto in = isa::decode(m.code, pc);
-    if (!in) return failf(Errc::VerifyError, "{}: {}", src, in.error().detail);
+    if (!in) return failf(Errc::VerifyError, "{}: {}", at(pc), in.error().detail);
     start[pc] = 1;
     last = *in;
     pc = in->next;
   }
   for (const auto& r : m.relocs)
-    return failf(Errc::LinkError, "{}: offset {:#x}: unresolved cross-module call '{}' (run it through `pxos hv`)", src,
-                 r.at - 1, r.target);
+    return failf(Errc::LinkError, "{}: offset {:#06x}: unresolved cross-module call '{}' (run it through `pxos hv`)",
+                 at(r.at - 1), r.at - 1, r.target);
   for (uint32_t pc = 0; pc < m.code.size();) {
     const isa::Insn in = *isa::decode(m.code, pc);  // cannot fail: pass 1 decoded it
     pc = in.next;
     switch (in.info->fmt) {
       case Fmt::ADDR:
         if (in.operand >= int64_t(m.code.size()) || !start[size_t(in.operand)])
-          return failf(Errc::VerifyError, "{}: offset {:#x}: {} target {:#x} is {}", src, in.pc, in.info->name,
+          return failf(Errc::VerifyError, "{}: offset {:#06x}: {} target {:#06x} is {}", at(in.pc), in.pc, in.info->name,
                        in.operand, in.operand >= int64_t(m.code.size()) ? "outside the code" : "inside an instruction");
         break;
       case Fmt::U16:
         if (uint32_t(in.operand) >= opt.memory_words)
-          return failf(Errc::VerifyError, "{}: offset {:#x}: {} address {} is outside memory (0..{})", src, in.pc,
+          return failf(Errc::VerifyError, "{}: offset {:#06x}: {} address {} is outside memory (0..{})", at(in.pc), in.pc,
                        in.info->name, in.operand, opt.memory_words - 1);
         break;
       case Fmt::U8:
         if (in.op == Op::HOST_CALL && opt.check_host_ids && !host_table()[size_t(in.operand)])
-          return failf(Errc::VerifyError, "{}: offset {:#x}: unknown host call id {}", src, in.pc, in.operand);
+          return failf(Errc::VerifyError, "{}: offset {:#06x}: unknown host call id {}", at(in.pc), in.pc, in.operand);
         break;
       default: break;
     }
   }
   if (isa::falls_through(last.op))
-    return failf(Errc::VerifyError, "{}: offset {:#x}: execution can fall off the end of the code after {} (end with HALT, RET or JMP)",
-                 src, last.pc, last.info->name);
+    return failf(Errc::VerifyError, "{}: offset {:#06x}: execution can fall off the end of the code after {} (end with HALT, RET or JMP)",
+                 at(last.pc), last.pc, last.info->name);
   return {};
 }
 

@@ -60,7 +60,8 @@ expect_fail wrong-magic "bad magic" "$PXOS" inspect "$T/magic.pxi"
 cp "$T/blob.pxi" "$T/corrupt.pxi"; printf '\x00\x00\x00\x00' | dd of="$T/corrupt.pxi" bs=1 seek=200 conv=notrunc 2>/dev/null
 expect_fail corrupt "corrupt.pxi" "$PXOS" unpack "$T/corrupt.pxi" -o "$T/never"
 check no-half-file bash -c "[ ! -e '$T/never' ] && ! ls '$T' | grep -q '\.tmp\.'"
-expect_fail raw-not-code "holds a raw payload, not bytecode" "$PXOS" run "$T/blob.pxi"
+expect_fail raw-not-code "read as raw seed bytecode" "$PXOS" run "$T/blob.pxi"
+expect_fail raw-not-code-refused "holds a raw payload, not bytecode" "$PXOS" run --no-raw "$T/blob.pxi"
 expect_fail missing "cannot open" "$PXOS" run "$T/nope.pxi"
 head -c 4096 /dev/urandom >"$T/garbage.pxasm"
 "$PXOS" asm "$T/garbage.pxasm" -o "$T/garbage.pxi" 2>"$T/err"; rc=$?

@@ -177,7 +177,7 @@ TEST(VmTraps, LimitsAndEntryHaveKinds) {
   auto r = m.run(ro);
   EXPECT_EQ(r.trap.kind, vm::TrapKind::bad_entry);
   EXPECT_FALSE(r.trap.at_instruction);
-  EXPECT_EQ(r.trap.detail, "t.pxasm: entry offset 0x2 is not an instruction");
+  EXPECT_EQ(r.trap.detail, "t.pxasm: entry offset 0x0002 is not an instruction");
 }
 
 // traps.def is the one table: every row has a name, an error kind with an exit status, and a
@@ -288,8 +288,8 @@ TEST(Verifier, RejectsMalformedBytecodeWithOffset) {
   struct C { isa::Module m; const char* needle; };
   std::vector<C> cases = {
       {raw({}), "empty program"},
-      {raw({0x01, 0x01, 0x02}), "offset 0x0: PUSH operand truncated"},
-      {raw({0x01, 0, 0, 0, 0, 0x99, 0xFF}), "offset 0x5: unknown opcode 0x99"},
+      {raw({0x01, 0x01, 0x02}), "offset 0x0000: PUSH operand truncated"},
+      {raw({0x01, 0, 0, 0, 0, 0x99, 0xFF}), "offset 0x0005: unknown opcode 0x99"},
       {raw({0x30, 2, 0, 0, 0, 0xFF}), "inside an instruction"},
       {raw({0x30, 100, 0, 0, 0}), "outside the code"},
       {raw({0x01, 1, 0, 0, 0, 0x10}), "fall off the end"},
