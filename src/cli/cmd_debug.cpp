@@ -1,8 +1,10 @@
 // cmd_debug.cpp: `pxos debug` (gdb-like sessions, src/debug/debugger.hpp) and `pxos repl`
 // (instructions run as typed, src/debug/repl.hpp). Commands come from --commands FILE, a
 // terminal (libedit, dlopen'd by os::LineReader) or a non-terminal stdin (echoed, for transcripts).
+#include <signal.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -69,10 +71,17 @@ struct Lines {
       l = std::move(s);
     }
     out(prompt + *l + "\n");
+    std::fflush(stdout);  // the echo is in the transcript before the command runs (a long `run`)
     return l;
   }
   std::string origin(const std::string& commands) const { return from_file ? commands : tty ? "" : "<stdin>"; }
 };
+
+// Ctrl-C (SIGINT) stops the running program at its next instruction, as gdb does, rather than
+// ending the session; one at the prompt is dropped when the program resumes (SA_RESTART keeps a
+// piped read going).
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
 
 vm::HostEnv make_env(const DebugArgs& a) {
   vm::HostEnv env;
@@ -115,7 +124,14 @@ Register reg(21, [](CLI::App& app) {
     lim.max_steps = a->max_steps;
     lim.memory_words = a->memory_words;
     debug::Session session(prog, env, lim, out, std::move(source));
+    struct sigaction sa{}, old{};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    session.interrupt_on(&g_interrupted);
     size_t failed = session.run([&lines] { return lines.next(); }, lines.origin(a->commands));
+    sigaction(SIGINT, &old, nullptr);
     std::fflush(stdout);
     if (failed) {
       std::fprintf(stderr, "pxos: debug: %zu command%s failed\n", failed, failed == 1 ? "" : "s");

@@ -333,6 +333,7 @@ Session::Pending Session::start(Pending p) {
   for (auto& pt : points_)
     if (pt.watch) pt.old = 0;  // memory starts zeroed
   arm(p, nullptr);
+  if (interrupt_) *interrupt_ = 0;
   state_ = State::stopped;
   vm::RunOptions ro;
   ro.limits = limits_;
@@ -386,6 +387,11 @@ vm::StepAction Session::on_step(const vm::Machine& m) {
       stop = true;
     }
   }
+  if (interrupt_ && *interrupt_) {
+    *interrupt_ = 0;
+    why += fmt::format("{}Interrupted", why.empty() ? "" : "\n");
+    stop = true;
+  }
   switch (mode_) {
     case Mode::run: break;
     case Mode::step:
@@ -409,6 +415,7 @@ vm::StepAction Session::on_step(const vm::Machine& m) {
   if (p.quit) return quit_ = true, vm::StepAction::stop;
   if (p.restart) return restart_ = true, vm::StepAction::stop;
   arm(p, &m);
+  if (interrupt_) *interrupt_ = 0;  // an interrupt at the prompt is not one for the resumed run
   return vm::StepAction::go;
 }
 

@@ -2,6 +2,7 @@
 // that drives a Machine through its step hook: breakpoints, stepping, watches, inspection.
 // The CLI (src/cli/cmd_debug.cpp) only supplies the lines and the output; tests drive it here.
 #pragma once
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -59,6 +60,9 @@ class Session {
   // in error lines ("cmds.txt" -> "cmds.txt:3: ..."); empty for a terminal. Returns how many
   // commands failed.
   size_t run(const Reader& next, std::string origin = {});
+  // A flag an interrupt handler sets (SIGINT in the CLI): the running program stops at its
+  // next instruction, as at a breakpoint, and the flag is cleared.
+  void interrupt_on(volatile std::sig_atomic_t* flag) { interrupt_ = flag; }
 
  private:
   enum class State : uint8_t { idle, stopped, exited };
@@ -99,6 +103,7 @@ class Session {
   size_t depth_ = 0;
   bool quit_ = false, restart_ = false;
   bool out_ok_ = true;
+  volatile std::sig_atomic_t* interrupt_ = nullptr;
   uint32_t prev_pc_ = 0;
   bool have_prev_ = false;
   uint32_t list_next_ = 0;  // where a bare `list` goes on

@@ -76,5 +76,16 @@ if [ -w /dev/full ]; then
   [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$(wc -l <"$T/err")" = 1 ] && ok || bad "full disk: exit $rc: $(cat "$T/err")"
 fi
 
+# Ctrl-C stops a spinning program where it is and the session goes on (sent once the session has
+# echoed `run`, so the handler is in place whatever the load)
+printf 'top: PUSH 1\nPOP\nJMP top\n' >"$T/spin.pxasm"
+printf 'run\nbt\nquit\n' >"$T/spin.cmds"
+"$PXOS" debug "$T/spin.pxasm" --commands "$T/spin.cmds" >"$T/out" 2>"$T/err" &
+pid=$!
+for _ in $(seq 200); do grep -q '^(pxdb) run$' "$T/out" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid; wait $pid; rc=$?
+[ $rc = 0 ] && grep -q '^Interrupted$' "$T/out" && grep -q '^#0  0x000[056] top' "$T/out" && grep -q '^(pxdb) quit$' "$T/out" && ok \
+  || bad "ctrl-c: exit $rc: $(cat "$T/out" "$T/err")"
+
 echo "debug_test: $pass passed, $fail failed"
 [ $fail -eq 0 ]
