@@ -149,6 +149,14 @@ else
 fi
 expect_fail dawn-env-missing 14 "PXOS_DAWN_LIB=/nonexistent.so: No such file or directory" env PXOS_DAWN_LIB=/nonexistent.so "$PXOS" gpu info
 
+# ---- 5. docs/asm.md: its worked example runs and prints what the page says ----
+awk '/^```pxasm/{on=1;next} /^```/{on=0} on' "$SRC/docs/asm.md" >"$T/sum.pxasm"
+awk '/^```output/{on=1;next} /^```/{on=0} on' "$SRC/docs/asm.md" >"$T/sum.expected"
+input=$(sed -n "s/^\$ printf '\(.*\)' | pxos run sum.pxasm\$/\1/p" "$SRC/docs/asm.md")
+check asm-doc-input [ -n "$input" ]
+check asm-doc-example bash -c "printf '$input' | '$PXOS' run '$T/sum.pxasm' | diff - '$T/sum.expected'"
+check asm-doc-linked grep -q '(docs/asm.md)' "$SRC/README.md"
+
 # ---- 6. the seed's own programs: raw seed bytecode ----
 # PUSH 42, PUSH 8, ADD, PRINT, HALT, as the seed's PixelVM encodes it (no PXBC header)
 printf '\x01\x2a\x00\x00\x00\x01\x08\x00\x00\x00\x03\x10\xff' >"$T/seed.bin"
