@@ -83,6 +83,15 @@ Register reg_archive(40, [](CLI::App& app) {
   cs->add_flag("--validate", c->validate, "run the hypervisor's checks (except the policy) and write nothing if one fails");
   cs->callback([c] {
     hv::Archive ar = must(hv::pack_directory(c->dir));
+    // The manifest always gets hv validate's strict parse and runtime check: an archive whose
+    // manifest can never load is refused here, not at its first run. (--validate adds the
+    // module, link and entrypoint checks.)
+    if (const hv::Entry* me = ar.manifest()) {
+      std::string where = fmt::format("{}/{}", c->dir, hv::kManifestName);
+      std::string_view text(reinterpret_cast<const char*>(me->data.data()), me->data.size());
+      hv::Manifest man = must(hv::parse_manifest(text, where));
+      must(hv::check_runtime(man, where));
+    }
     Bytes png = must(hv::encode_pxa(ar));
     if (c->validate) {
       hv::ValidateOptions vo;
@@ -91,7 +100,9 @@ Register reg_archive(40, [](CLI::App& app) {
     }
     must(write_file_atomic(c->out, png));
     size_t nmod = ar.modules().size();
-    std::printf("%s: %zu entries (%zu module%s), %zu bytes, sha256 %s\n", c->out.c_str(), ar.entries.size(), nmod,
+    // The index hash names the contents (the same in archive list and hv list); sha256sum hashes
+    // the PNG file, whose bytes also depend on the encoder.
+    std::printf("%s: %zu entries (%zu module%s), %zu bytes, index sha256 %s\n", c->out.c_str(), ar.entries.size(), nmod,
                 nmod == 1 ? "" : "s", png.size(), hex(ar.hash).c_str());
   });
 
