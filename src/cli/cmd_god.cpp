@@ -1,6 +1,7 @@
 // cmd_god.cpp: `pxos god create|resurrect|bootstrap|ls|verify|gc|forget|rebuild-index|families`, and the loader
 // resolver that lets `pxos run key.png` (or a bootstrap image) run a god pixel directly.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 
@@ -291,6 +292,32 @@ RegisterResolver resolver([](const std::string& path, ByteView file) -> std::opt
     return Result<Bytes>(failf(Errc::PxiInvalid, "{}: names a {} payload, not bytecode", path,
                                image::kind_name(r->image.kind)));
   return Result<Bytes>(std::move(r->payload));
+});
+
+// `pxos inspect key.png`: what the key names (kind 3, docs/pxi-format.md), without the store.
+RegisterInspector inspector([](const std::string& path, ByteView file) -> std::optional<Result<std::vector<InspectField>>> {
+  if (!image::looks_like_png(file) || !god::is_god_image(file)) return std::nullopt;
+  auto g = god::decode_god_image(file, path);
+  if (!g) return Result<std::vector<InspectField>>(std::unexpected(g.error()));
+  auto q = [](std::string_view t) { return nlohmann::json(t).dump(); };
+  bool key = g->type == image::Kind::GodKey;
+  std::string sha = hex(g->sha);
+  std::vector<InspectField> f = {
+      {"file", "file", path, q(path)},
+      {"format", "format", fmt::format("god-pixel {} image (PNG, pxGp chunk v{})", key ? "key" : "bootstrap", god::kGodVersion),
+       q(key ? "god-pixel key" : "god-pixel bootstrap")},
+      {"pixels", "pixels", fmt::format("{}x{}", g->width, g->height),
+       nlohmann::json{{"width", g->width}, {"height", g->height}}.dump()},
+      {"kind", "kind", std::string(image::kind_name(g->type)), q(image::kind_name(g->type))},
+      {"key", "key", fmt::format("{} ({} bits, method {})", god::key_hex(g->key), g->key_bits, god::method_name(g->method)),
+       q(god::key_hex(g->key))},
+      {"names", "payload_kind", fmt::format("a {} payload of {} bytes", image::kind_name(g->kind), g->length),
+       q(image::kind_name(g->kind))},
+      {"payload", "payload_bytes", fmt::format("{} bytes{}", g->length, key ? " (in a store: pxos god resurrect)" : fmt::format(", {} zstd bytes in the pixels", g->z.size())),
+       std::to_string(g->length)},
+      {"sha256", "payload_sha256", fmt::format("{} (of the payload it names; checked on resurrect)", sha), q(sha)},
+  };
+  return Result<std::vector<InspectField>>(std::move(f));
 });
 
 }  // namespace

@@ -96,6 +96,13 @@ check run-stats-json python3 -c "import json,sys; j=json.load(open(sys.argv[1]))
 json_ok inspect-json "j['kind']=='bytecode' and j['instructions']>0 and len(j['payload_sha256'])==64 and j['pixels']['width']>0" "$PXOS" inspect --json "$T/fib.pxi"
 check inspect-file-sha bash -c "[ \"\$('$PXOS' inspect --json '$T/fib.pxi' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"file_sha256\"])')\" = \"\$(sha256sum <'$T/fib.pxi' | cut -d' ' -f1)\" ]"
 check inspect-sha-labelled bash -c "'$PXOS' inspect '$T/fib.pxi' | grep -q '^sha256:   [0-9a-f]* (of the payload, verified)' && '$PXOS' inspect '$T/fib.pxi' | grep -q '^file sha256: [0-9a-f]* (of the whole file, as sha256sum prints)'"
+# god-pixel key and bootstrap images (kinds 3 and 4) are inspected too, without the store
+export PXOS_STORE="$T/store"
+"$PXOS" god create "$SRC/examples/fib.pxasm" -o "$T/key.png" >/dev/null 2>&1
+"$PXOS" god bootstrap "$SRC/examples/fib.pxasm" -o "$T/boot.png" >/dev/null 2>&1
+check inspect-key bash -c "'$PXOS' inspect '$T/key.png' | grep -q '^kind:     god-key' && '$PXOS' inspect '$T/key.png' | grep -q '^names:    a bytecode payload'"
+json_ok inspect-key-json "j['kind']=='god-key' and j['key'].startswith('0x') and j['payload_kind']=='bytecode' and j['pixels']=={'width':1,'height':1}" "$PXOS" inspect --json "$T/key.png"
+json_ok inspect-bootstrap-json "j['kind']=='god-bootstrap' and j['payload_bytes']>0" "$PXOS" inspect --json "$T/boot.png"
 # a quote in a path stays valid JSON
 cp "$T/fib.pxi" "$T/q\"uote.pxi"
 json_ok json-quote "j['file'].endswith('q\"uote.pxi')" "$PXOS" inspect --json "$T/q\"uote.pxi"
