@@ -103,6 +103,16 @@ export PXOS_STORE="$T/store"
 check inspect-key bash -c "'$PXOS' inspect '$T/key.png' | grep -q '^kind:     god-key' && '$PXOS' inspect '$T/key.png' | grep -q '^names:    a bytecode payload'"
 json_ok inspect-key-json "j['kind']=='god-key' and j['key'].startswith('0x') and j['payload_kind']=='bytecode' and j['pixels']=={'width':1,'height':1}" "$PXOS" inspect --json "$T/key.png"
 json_ok inspect-bootstrap-json "j['kind']=='god-bootstrap' and j['payload_bytes']>0" "$PXOS" inspect --json "$T/boot.png"
+# archives: archive list, hv list, hv validate (valid and invalid)
+"$PXOS" archive create "$T/demo.pxa" "$SRC/examples/demo-archive" >/dev/null
+json_ok archive-list-json "len(j['entries'])==4 and all(len(e['sha256'])==64 for e in j['entries']) and j['index_sha256']!=j['file_sha256']" "$PXOS" archive list --json "$T/demo.pxa"
+json_ok hv-list-json "[e['name'] for e in j['entrypoints']][0]=='default' and any(e['grant_needed']==['input'] for e in j['entrypoints'])" "$PXOS" hv list --json "$T/demo.pxa"
+json_ok hv-validate-json "j['status']=='valid' and len(j['checks'])==7 and all(c['status']=='ok' for c in j['checks'])" "$PXOS" hv validate --json --grant input "$T/demo.pxa"
+"$PXOS" hv validate --json "$T/demo.pxa" >"$T/inv.json" 2>/dev/null; rc=$?
+check hv-validate-json-invalid python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j['status']=='invalid' and j['error']['exit_status']==8 and j['checks'][-1]['status']=='fail' and $rc==8 else 1)" "$T/inv.json"
+printf '{"name": oops}\n' >"$T/m.json"; mkdir -p "$T/badar"; cp "$T/m.json" "$T/badar/manifest.json"; printf 'start:\n HALT\n' >"$T/badar/main.pxasm"
+expect_fail archive-create-bad-manifest 9 "badar/manifest.json: line 1, column" "$PXOS" archive create "$T/bad.pxa" "$T/badar"
+check archive-create-bad-wrote-nothing [ ! -e "$T/bad.pxa" ]
 # a quote in a path stays valid JSON
 cp "$T/fib.pxi" "$T/q\"uote.pxi"
 json_ok json-quote "j['file'].endswith('q\"uote.pxi')" "$PXOS" inspect --json "$T/q\"uote.pxi"
