@@ -103,6 +103,11 @@ export PXOS_STORE="$T/store"
 check inspect-key bash -c "'$PXOS' inspect '$T/key.png' | grep -q '^kind:     god-key' && '$PXOS' inspect '$T/key.png' | grep -q '^names:    a bytecode payload'"
 json_ok inspect-key-json "j['kind']=='god-key' and j['key'].startswith('0x') and j['payload_kind']=='bytecode' and j['pixels']=={'width':1,'height':1}" "$PXOS" inspect --json "$T/key.png"
 json_ok inspect-bootstrap-json "j['kind']=='god-bootstrap' and j['payload_bytes']>0" "$PXOS" inspect --json "$T/boot.png"
+# god create / ls / verify (store from PXOS_STORE above: fib's key and bootstrap)
+json_ok god-create-json "j['key'].startswith('0x') and j['image'].endswith('add.key.png') and j['kind']=='bytecode'" "$PXOS" god create --json "$SRC/examples/add.pxasm" -o "$T/add.key.png"
+json_ok god-ls-json "len(j['keys'])==2 and all(len(k['sha256'])==64 and k['payload_bytes']>0 for k in j['keys'])" "$PXOS" god ls --json
+json_ok god-verify-json "j['keys']==2 and j['verified']==2 and j['problems']==[]" "$PXOS" god verify --json
+json_ok god-ls-empty-json "j['keys']==[]" "$PXOS" god ls --json --store "$T/nostore"
 # archives: archive list, hv list, hv validate (valid and invalid)
 "$PXOS" archive create "$T/demo.pxa" "$SRC/examples/demo-archive" >/dev/null
 json_ok archive-list-json "len(j['entries'])==4 and all(len(e['sha256'])==64 for e in j['entries']) and j['index_sha256']!=j['file_sha256']" "$PXOS" archive list --json "$T/demo.pxa"
