@@ -1,6 +1,7 @@
 // cmd_god.cpp: `pxos god create|resurrect|bootstrap|ls|verify|gc|forget|rebuild-index|families`, and the loader
 // resolver that lets `pxos run key.png` (or a bootstrap image) run a god pixel directly.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstring>
 #include <filesystem>
@@ -89,6 +90,18 @@ void print_put(const god::PutResult& r, const std::string& out, const std::strin
     fmt::print("{}", god::ratio_lines(e.size, e.stored, "zstd object on disk"));
 }
 
+// --json: one object per key (god ls rows, god create's result).
+nlohmann::ordered_json entry_json(const god::Entry& e) {
+  nlohmann::ordered_json j = {{"key", god::key_hex(e.key)}, {"method", god::method_name(e.method)},
+                              {"kind", image::kind_name(e.kind)}, {"payload_bytes", e.size}, {"stored_bytes", e.stored},
+                              {"key_ratio", double(e.size) / 4.0},
+                              {"stored_ratio", e.stored ? nlohmann::ordered_json(double(e.size) / double(e.stored)) : nullptr},
+                              {"sha256", pxos::hex(e.hash)}};
+  if (e.method == god::Method::Seed) j["generator"] = e.generator;
+  if (e.probes) j["probes"] = e.probes;
+  return j;
+}
+
 Register reg(50, [](CLI::App& app) {
   auto* god_cmd = app.add_subcommand("god", "God pixels: one-pixel keys into a content-addressed program store");
   god_cmd->require_subcommand(1);
@@ -106,6 +119,8 @@ Register reg(50, [](CLI::App& app) {
     s->add_option("--method", *method, "hash (key = SHA-256 prefix) or seed (generator family + N)")
         ->check(CLI::IsMember({"hash", "seed"}));
     add_store(s, dir);
+    auto json = std::make_shared<bool>(false);
+    s->add_flag("--json", *json, "one JSON object: the key, the image written and the stored entry");
     s->callback([=] {
       std::string d = store_dir(*dir);
       std::string o = !out->empty() ? *out
@@ -127,7 +142,17 @@ Register reg(50, [](CLI::App& app) {
       k.length = r.entry.size;
       k.sha = r.entry.hash;
       must(write_file_atomic(o, must(god::encode_key_image(k))));
-      print_put(r, o, d);
+      if (*json) {
+        nlohmann::ordered_json j = entry_json(r.entry);
+        j["image"] = o;
+        j["store"] = d;
+        j["existed"] = r.existed;
+        j["repaired"] = r.repaired;
+        j["collisions"] = r.collisions.size();
+        fmt::print("{}\n", j.dump());
+      } else {
+        print_put(r, o, d);
+      }
     });
   }
   {
@@ -181,14 +206,24 @@ Register reg(50, [](CLI::App& app) {
     auto* s = god_cmd->add_subcommand("ls", "List keys, sizes and both ratios");
     auto dir = std::make_shared<std::string>();
     add_store(s, dir);
+    auto json = std::make_shared<bool>(false);
+    s->add_flag("--json", *json, "one JSON object: the store and one row per key");
     s->callback([=] {
       std::string d = store_dir(*dir);
       auto st = god::Store::open(d, false);
       if (!st && st.error().code == Errc::NotFound) {
-        fmt::print("store {}: empty\n", d);
+        if (*json) fmt::print("{}\n", nlohmann::ordered_json{{"store", d}, {"keys", nlohmann::ordered_json::array()}}.dump());
+        else fmt::print("store {}: empty\n", d);
         return;
       }
       auto rows = must(must(std::move(st)).list());
+      if (*json) {
+        nlohmann::ordered_json j = {{"store", d}, {"key_bits", must(god::Store::open(d, false)).key_bits()},
+                                    {"keys", nlohmann::ordered_json::array()}};
+        for (const auto& e : rows) j["keys"].push_back(entry_json(e));
+        fmt::print("{}\n", j.dump());
+        return;
+      }
       fmt::print("{:<10}  {:<6}  {:<8}  {:>9}  {:>9}  {:>12}  {:>12}  {}\n", "KEY", "METHOD", "KIND", "PAYLOAD",
                  "STORED", "KEY RATIO", "STORED RATIO", "SHA-256 / GENERATOR");
       uint64_t tp = 0, ts = 0;
@@ -210,11 +245,17 @@ Register reg(50, [](CLI::App& app) {
     auto* s = god_cmd->add_subcommand("verify", "Check the index and re-hash every object");
     auto dir = std::make_shared<std::string>();
     add_store(s, dir);
+    auto json = std::make_shared<bool>(false);
+    s->add_flag("--json", *json, "one JSON object: the counts and the problems (also when there are some)");
     s->callback([=] {
       std::string d = store_dir(*dir);
       god::VerifyReport r = must(must(god::Store::open(d, false)).verify());
-      for (const auto& p : r.problems) fmt::print("problem: {}\n", p);
-      fmt::print("{} keys, {} verified; {} objects, {} unreferenced (pxos god gc removes them){}; store {}\n", r.keys,
+      if (*json)
+        fmt::print("{}\n", nlohmann::ordered_json{{"store", d}, {"keys", r.keys}, {"verified", r.ok}, {"objects", r.objects},
+                                                  {"unreferenced", r.orphans}, {"unattributed", r.unattributed},
+                                                  {"problems", r.problems}}.dump());
+      else for (const auto& p : r.problems) fmt::print("problem: {}\n", p);
+      if (!*json) fmt::print("{} keys, {} verified; {} objects, {} unreferenced (pxos god gc removes them){}; store {}\n", r.keys,
                  r.ok, r.objects, r.orphans,
                  r.unattributed ? fmt::format(", {} unattributed (kept)", r.unattributed) : std::string(), d);
       if (!r.problems.empty())
@@ -298,6 +339,32 @@ RegisterResolver resolver([](const std::string& path, ByteView file) -> std::opt
     return Result<Bytes>(failf(Errc::PxiInvalid, "{}: names a {} payload, not bytecode", path,
                                image::kind_name(r->image.kind)));
   return Result<Bytes>(std::move(r->payload));
+});
+
+// `pxos inspect key.png`: what the key names (kind 3, docs/pxi-format.md), without the store.
+RegisterInspector inspector([](const std::string& path, ByteView file) -> std::optional<Result<std::vector<InspectField>>> {
+  if (!image::looks_like_png(file) || !god::is_god_image(file)) return std::nullopt;
+  auto g = god::decode_god_image(file, path);
+  if (!g) return Result<std::vector<InspectField>>(std::unexpected(g.error()));
+  auto q = [](std::string_view t) { return nlohmann::json(t).dump(); };
+  bool key = g->type == image::Kind::GodKey;
+  std::string sha = hex(g->sha);
+  std::vector<InspectField> f = {
+      {"file", "file", path, q(path)},
+      {"format", "format", fmt::format("god-pixel {} image (PNG, pxGp chunk v{})", key ? "key" : "bootstrap", god::kGodVersion),
+       q(key ? "god-pixel key" : "god-pixel bootstrap")},
+      {"pixels", "pixels", fmt::format("{}x{}", g->width, g->height),
+       nlohmann::json{{"width", g->width}, {"height", g->height}}.dump()},
+      {"kind", "kind", std::string(image::kind_name(g->type)), q(image::kind_name(g->type))},
+      {"key", "key", fmt::format("{} ({} bits, method {})", god::key_hex(g->key), g->key_bits, god::method_name(g->method)),
+       q(god::key_hex(g->key))},
+      {"names", "payload_kind", fmt::format("a {} payload of {} bytes", image::kind_name(g->kind), g->length),
+       q(image::kind_name(g->kind))},
+      {"payload", "payload_bytes", fmt::format("{} bytes{}", g->length, key ? " (in a store: pxos god resurrect)" : fmt::format(", {} zstd bytes in the pixels", g->z.size())),
+       std::to_string(g->length)},
+      {"sha256", "payload_sha256", fmt::format("{} (of the payload it names; checked on resurrect)", sha), q(sha)},
+  };
+  return Result<std::vector<InspectField>>(std::move(f));
 });
 
 }  // namespace

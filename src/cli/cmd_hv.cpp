@@ -84,6 +84,15 @@ Register reg_archive(40, [](CLI::App& app) {
   cs->add_flag("--validate", c->validate, "run the hypervisor's checks (except the policy) and write nothing if one fails");
   cs->callback([c] {
     hv::Archive ar = must(hv::pack_directory(c->dir));
+    // The manifest always gets hv validate's strict parse and runtime check: an archive whose
+    // manifest can never load is refused here, not at its first run. (--validate adds the
+    // module, link and entrypoint checks.)
+    if (const hv::Entry* me = ar.manifest()) {
+      std::string where = fmt::format("{}/{}", c->dir, hv::kManifestName);
+      std::string_view text(reinterpret_cast<const char*>(me->data.data()), me->data.size());
+      hv::Manifest man = must(hv::parse_manifest(text, where));
+      must(hv::check_runtime(man, where));
+    }
     Bytes png = must(hv::encode_pxa(ar));
     if (c->validate) {
       hv::ValidateOptions vo;
@@ -92,19 +101,35 @@ Register reg_archive(40, [](CLI::App& app) {
     }
     must(write_file_atomic(c->out, png));
     size_t nmod = ar.modules().size();
-    std::printf("%s: %zu entries (%zu module%s), %zu bytes, sha256 %s\n", c->out.c_str(), ar.entries.size(), nmod,
+    // The index hash names the contents (the same in archive list and hv list); sha256sum hashes
+    // the PNG file, whose bytes also depend on the encoder.
+    std::printf("%s: %zu entries (%zu module%s), %zu bytes, index sha256 %s\n", c->out.c_str(), ar.entries.size(), nmod,
                 nmod == 1 ? "" : "s", png.size(), hex(ar.hash).c_str());
   });
 
   auto lpath = std::make_shared<std::string>();
+  auto ljson = std::make_shared<bool>(false);
   auto* ls = a->add_subcommand("list", "List an archive's entries with their sizes and SHA-256");
   ls->add_option("archive", *lpath, ".pxa file")->required();
-  ls->callback([lpath] {
+  ls->add_flag("--json", *ljson, "one JSON object: the archive and its entries");
+  ls->callback([lpath, ljson] {
     Bytes file = must(read_file(*lpath));
     image::Pxi img = must(image::decode_pxi(file, *lpath));
     if (img.kind != image::Kind::Archive)
       throw Failure(Error{Errc::ArchiveInvalid, fmt::format("{}: holds a {} payload, not an archive", *lpath, image::kind_name(img.kind))});
     hv::Archive ar = must(hv::parse_archive(img.payload, *lpath));
+    if (*ljson) {
+      nlohmann::ordered_json j = {{"file", *lpath}, {"archive_version", hv::kArchiveVersion},
+                                  {"index_sha256", hex(ar.hash)}, {"file_sha256", hex(sha256(file))},
+                                  {"payload_bytes", ar.payload_bytes}, {"file_bytes", file.size()},
+                                  {"pixels", {{"width", img.width}, {"height", img.height}}},
+                                  {"entries", nlohmann::ordered_json::array()}};
+      for (const auto& e : ar.entries)
+        j["entries"].push_back({{"type", hv::type_name(e.type)}, {"name", e.name}, {"bytes", e.data.size()},
+                                {"sha256", hex(e.sha)}});
+      std::printf("%s\n", j.dump().c_str());
+      return;
+    }
     std::printf("%s: pxos archive v%u, %zu entries, %llu payload bytes in a %ux%u PNG of %zu bytes\n", lpath->c_str(),
                 unsigned(hv::kArchiveVersion), ar.entries.size(), (unsigned long long)ar.payload_bytes, img.width, img.height,
                 file.size());
@@ -144,7 +169,9 @@ Register reg_hv(40, [](CLI::App& app) {
   }
   v->pol.add(vs);
   vs->add_option("--log", v->log, "append JSON-lines records to FILE");
-  vs->callback([v] {
+  auto vjson = std::make_shared<bool>(false);
+  vs->add_flag("--json", *vjson, "one JSON object: each check, in order, and the verdict (also when invalid)");
+  vs->callback([v, vjson] {
     hv::Policy pol = v->pol.policy();
     hv::RunLog log = open_log(v->log);
     log.begin_run();
@@ -155,15 +182,24 @@ Register reg_hv(40, [](CLI::App& app) {
     size_t reported = 0;  // steps done, in table order
     hv::ValidateOptions vo;
     vo.policy = pol;
+    nlohmann::ordered_json jchecks = nlohmann::ordered_json::array();
     vo.sink = [&](const hv::Check& c) {
-      std::printf("%-4s  %-12s  %s\n", c.ok ? "ok" : "FAIL", std::string(c.name).c_str(), c.detail.c_str());
+      if (*vjson) jchecks.push_back({{"check", c.name}, {"status", c.ok ? "ok" : "fail"}, {"detail", c.detail}});
+      else std::printf("%-4s  %-12s  %s\n", c.ok ? "ok" : "FAIL", std::string(c.name).c_str(), c.detail.c_str());
       reported = size_t(c.id) + 1;
       hv::log_check(&log, c);
     };
     auto img = hv::open_image_file(v->archive, vo);
+    auto print_json = [&](const char* verdict, const Error* e) {
+      nlohmann::ordered_json j = {{"archive", v->archive}, {"status", verdict}, {"checks", jchecks}};
+      if (e) j["error"] = {{"kind", errc_message(e->code)}, {"exit_status", errc_exit_status(e->code)}, {"message", e->to_string()}};
+      std::printf("%s\n", j.dump().c_str());
+    };
     if (!img) {
       for (const auto& step : hv::check_steps().subspan(reported))
-        std::printf("%-4s  %-12s  %s\n", "--", std::string(step.name).c_str(), "not checked");
+        if (*vjson) jchecks.push_back({{"check", step.name}, {"status", "not checked"}, {"detail", ""}});
+        else std::printf("%-4s  %-12s  %s\n", "--", std::string(step.name).c_str(), "not checked");
+      if (*vjson) print_json("invalid", &img.error());
       std::fflush(stdout);
       log_failure(log, img.error(), "invalid");
       warn_log(log);
@@ -174,19 +210,42 @@ Register reg_hv(40, [](CLI::App& app) {
     r["exit_status"] = 0;
     log.record("result", r);
     warn_log(log);
-    std::printf("%s: valid\n", v->archive.c_str());
+    if (*vjson) print_json("valid", nullptr);
+    else std::printf("%s: valid\n", v->archive.c_str());
   });
 
   // list
   auto lp = std::make_shared<std::string>();
+  auto hjson = std::make_shared<bool>(false);
   auto* ls = h->add_subcommand("list", "Entrypoints and what each needs (capabilities, host calls, modules), and the limits");
   ls->add_option("archive", *lp, ".pxa file")->required();
-  ls->callback([lp] {
+  ls->add_flag("--json", *hjson, "one JSON object: manifest, limits and each entrypoint's needs");
+  ls->callback([lp, hjson] {
     hv::ValidateOptions vo;
     vo.check_policy = false;
     hv::Image img = must(hv::open_image_file(*lp, vo));
     const auto& M = img.manifest;
     const auto& L = M.limits;
+    if (*hjson) {
+      hv::Policy def;
+      auto caps = [](vm::CapSet set) {
+        nlohmann::ordered_json a = nlohmann::ordered_json::array();
+        for (auto c : vm::all_caps())
+          if (set & vm::cap_bit(c)) a.push_back(vm::cap_name(c));
+        return a;
+      };
+      nlohmann::ordered_json j = {{"file", *lp}, {"name", M.name}, {"version", M.version}, {"index_sha256", hex(img.archive.hash)},
+                                  {"vm_version", M.vm_version.text}, {"capabilities", caps(M.caps)},
+                                  {"limits", {{"max_steps", L.max_steps}, {"max_output_bytes", L.max_output_bytes},
+                                              {"memory_words", L.memory_words}, {"timeout_ms", L.timeout_ms}}},
+                                  {"entrypoints", nlohmann::ordered_json::array()}};
+      for (const auto& e : img.entries)
+        j["entrypoints"].push_back({{"name", e.name}, {"target", e.target()}, {"offset", e.offset}, {"needs", caps(e.needs)},
+                                    {"host_calls", e.host_calls}, {"modules", e.modules},
+                                    {"grant_needed", caps(e.needs & ~def.allows())}});
+      std::printf("%s\n", j.dump().c_str());
+      return;
+    }
     std::printf("%s %s  (%s, sha256 %s)\n", M.name.c_str(), M.version.c_str(), lp->c_str(), hex(img.archive.hash).c_str());
     std::printf("runtime: vm_version '%s' (this build: %d); capabilities: %s\n", M.vm_version.text.c_str(), isa::kVmVersion,
                 hv::cap_list(M.caps).c_str());

@@ -253,7 +253,16 @@ Register reg(10, [](CLI::App& app) {
         text += fmt::format("{:<9} {}\n", fmt::format("{}:", label), shown);
         j[key] = std::move(value);
       };
-      if (image::looks_like_jpeg(file) || image::looks_like_cart(file)) {
+      bool known = false;
+      for (const auto& ins : inspectors())
+        if (auto got = ins(*in, file)) {
+          if (!*got) throw Failure(got->error());
+          for (const auto& fl : **got) field(fl.label, fl.key.c_str(), fl.shown, nlohmann::ordered_json::parse(fl.json));
+          known = true;
+          break;
+        }
+      if (known) {
+      } else if (image::looks_like_jpeg(file) || image::looks_like_cart(file)) {
         cart = must(image::decode_cart(file, *in));
         field("file", "file", *in, *in);
         field("format", "format", fmt::format("cart v{} (PNG label, payload in the pixels' low bits)", image::kCartVersion),

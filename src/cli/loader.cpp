@@ -19,6 +19,15 @@ std::vector<Resolver>& resolvers() {
 RegisterResolver::RegisterResolver(Resolver r) { resolvers().push_back(std::move(r)); }
 
 namespace {
+std::vector<Inspector>& inspector_list() {
+  static std::vector<Inspector> v;
+  return v;
+}
+}  // namespace
+RegisterInspector::RegisterInspector(Inspector i) { inspector_list().push_back(std::move(i)); }
+const std::vector<Inspector>& inspectors() { return inspector_list(); }
+
+namespace {
 bool is_text(ByteView b) {
   for (uint8_t c : b)
     if (c == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t')) return false;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "isa/module.hpp"
@@ -18,6 +19,17 @@ struct RegisterResolver {
 };
 
 Result<isa::Module> load_module(const std::string& path);
+
+// `pxos inspect` of an image a module knows (a god-pixel key or bootstrap image): one field per
+// line, `label: shown` for people and `key: value` (JSON text) for --json. nullopt: "not mine".
+struct InspectField {
+  std::string label, key, shown, json;  // json: the value as JSON text
+};
+using Inspector = std::function<std::optional<Result<std::vector<InspectField>>>(const std::string& path, ByteView file)>;
+struct RegisterInspector {
+  explicit RegisterInspector(Inspector i);
+};
+const std::vector<Inspector>& inspectors();
 
 // The seed's own programs: raw seed bytecode (the instruction stream with no PXBC header, as the
 // seed's PixelVM runs it) in a PixelFS file, a raw .pxi or a bare file such as a .bin.

@@ -96,6 +96,28 @@ check run-stats-json python3 -c "import json,sys; j=json.load(open(sys.argv[1]))
 json_ok inspect-json "j['kind']=='bytecode' and j['instructions']>0 and len(j['payload_sha256'])==64 and j['pixels']['width']>0" "$PXOS" inspect --json "$T/fib.pxi"
 check inspect-file-sha bash -c "[ \"\$('$PXOS' inspect --json '$T/fib.pxi' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"file_sha256\"])')\" = \"\$(sha256sum <'$T/fib.pxi' | cut -d' ' -f1)\" ]"
 check inspect-sha-labelled bash -c "'$PXOS' inspect '$T/fib.pxi' | grep -q '^sha256:   [0-9a-f]* (of the payload, verified)' && '$PXOS' inspect '$T/fib.pxi' | grep -q '^file sha256: [0-9a-f]* (of the whole file, as sha256sum prints)'"
+# god-pixel key and bootstrap images (kinds 3 and 4) are inspected too, without the store
+export PXOS_STORE="$T/store"
+"$PXOS" god create "$SRC/examples/fib.pxasm" -o "$T/key.png" >/dev/null 2>&1
+"$PXOS" god bootstrap "$SRC/examples/fib.pxasm" -o "$T/boot.png" >/dev/null 2>&1
+check inspect-key bash -c "'$PXOS' inspect '$T/key.png' | grep -q '^kind:     god-key' && '$PXOS' inspect '$T/key.png' | grep -q '^names:    a bytecode payload'"
+json_ok inspect-key-json "j['kind']=='god-key' and j['key'].startswith('0x') and j['payload_kind']=='bytecode' and j['pixels']=={'width':1,'height':1}" "$PXOS" inspect --json "$T/key.png"
+json_ok inspect-bootstrap-json "j['kind']=='god-bootstrap' and j['payload_bytes']>0" "$PXOS" inspect --json "$T/boot.png"
+# god create / ls / verify (store from PXOS_STORE above: fib's key and bootstrap)
+json_ok god-create-json "j['key'].startswith('0x') and j['image'].endswith('add.key.png') and j['kind']=='bytecode'" "$PXOS" god create --json "$SRC/examples/add.pxasm" -o "$T/add.key.png"
+json_ok god-ls-json "len(j['keys'])==2 and all(len(k['sha256'])==64 and k['payload_bytes']>0 for k in j['keys'])" "$PXOS" god ls --json
+json_ok god-verify-json "j['keys']==2 and j['verified']==2 and j['problems']==[]" "$PXOS" god verify --json
+json_ok god-ls-empty-json "j['keys']==[]" "$PXOS" god ls --json --store "$T/nostore"
+# archives: archive list, hv list, hv validate (valid and invalid)
+"$PXOS" archive create "$T/demo.pxa" "$SRC/examples/demo-archive" >/dev/null
+json_ok archive-list-json "len(j['entries'])==4 and all(len(e['sha256'])==64 for e in j['entries']) and j['index_sha256']!=j['file_sha256']" "$PXOS" archive list --json "$T/demo.pxa"
+json_ok hv-list-json "[e['name'] for e in j['entrypoints']][0]=='default' and any(e['grant_needed']==['input'] for e in j['entrypoints'])" "$PXOS" hv list --json "$T/demo.pxa"
+json_ok hv-validate-json "j['status']=='valid' and len(j['checks'])==7 and all(c['status']=='ok' for c in j['checks'])" "$PXOS" hv validate --json --grant input "$T/demo.pxa"
+"$PXOS" hv validate --json "$T/demo.pxa" >"$T/inv.json" 2>/dev/null; rc=$?
+check hv-validate-json-invalid python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j['status']=='invalid' and j['error']['exit_status']==8 and j['checks'][-1]['status']=='fail' and $rc==8 else 1)" "$T/inv.json"
+printf '{"name": oops}\n' >"$T/m.json"; mkdir -p "$T/badar"; cp "$T/m.json" "$T/badar/manifest.json"; printf 'start:\n HALT\n' >"$T/badar/main.pxasm"
+expect_fail archive-create-bad-manifest 9 "badar/manifest.json: line 1, column" "$PXOS" archive create "$T/bad.pxa" "$T/badar"
+check archive-create-bad-wrote-nothing [ ! -e "$T/bad.pxa" ]
 # a quote in a path stays valid JSON
 cp "$T/fib.pxi" "$T/q\"uote.pxi"
 json_ok json-quote "j['file'].endswith('q\"uote.pxi')" "$PXOS" inspect --json "$T/q\"uote.pxi"
@@ -148,6 +170,14 @@ else
   bad "PXOS_BUILD_DIR has no cmake_install.cmake: make install is untested"
 fi
 expect_fail dawn-env-missing 14 "PXOS_DAWN_LIB=/nonexistent.so: No such file or directory" env PXOS_DAWN_LIB=/nonexistent.so "$PXOS" gpu info
+
+# ---- 5. docs/asm.md: its worked example runs and prints what the page says ----
+awk '/^```pxasm/{on=1;next} /^```/{on=0} on' "$SRC/docs/asm.md" >"$T/sum.pxasm"
+awk '/^```output/{on=1;next} /^```/{on=0} on' "$SRC/docs/asm.md" >"$T/sum.expected"
+input=$(sed -n "s/^\$ printf '\(.*\)' | pxos run sum.pxasm\$/\1/p" "$SRC/docs/asm.md")
+check asm-doc-input [ -n "$input" ]
+check asm-doc-example bash -c "printf '$input' | '$PXOS' run '$T/sum.pxasm' | diff - '$T/sum.expected'"
+check asm-doc-linked grep -q '(docs/asm.md)' "$SRC/README.md"
 
 # ---- 6. the seed's own programs: raw seed bytecode ----
 # PUSH 42, PUSH 8, ADD, PRINT, HALT, as the seed's PixelVM encodes it (no PXBC header)

@@ -146,20 +146,28 @@ has "cycle validate" "--    capabilities"
 
 check_bad() {  # check_bad NAME STATUS PATTERN MANIFEST MODULES...
   local n=$1 st=$2 pat=$3 m=$4; shift 4
-  rm -rf "$work/case"; mkarchive "$work/case" "$m" "$@"
+  rm -rf "$work/case" "$work/case.pxa"; mkarchive "$work/case" "$m" "$@"
   "$PXOS" archive create "$work/case.pxa" "$work/case" >/dev/null 2>&1 || { fail "$n: create failed"; return; }
   bad "$n" "$st" "$pat" "$PXOS" hv validate "$work/case.pxa"
 }
+# A broken manifest is refused by archive create itself (issue 17), with hv validate's words and
+# status, and no archive is written; other checks (modules, entrypoints) are hv validate's.
+check_create_bad() {  # check_create_bad NAME STATUS PATTERN MANIFEST MODULES...
+  local n=$1 st=$2 pat=$3 m=$4; shift 4
+  rm -rf "$work/case" "$work/case.pxa"; mkarchive "$work/case" "$m" "$@"
+  bad "$n (archive create)" "$st" "$pat" "$PXOS" archive create "$work/case.pxa" "$work/case"
+  [ -e "$work/case.pxa" ] && fail "$n: archive create wrote an archive with a broken manifest"
+}
 M='main.pxasm=start:\n  HALT\n'
-check_bad "not json" 9 "manifest.json: line 1, column" '{"name": oops}' "$M"
-check_bad "unknown field" 9 "\$.runtime.limts: unknown field (did you mean 'limits'?)" \
+check_create_bad "not json" 9 "manifest.json: line 1, column" '{"name": oops}' "$M"
+check_create_bad "unknown field" 9 "\$.runtime.limts: unknown field (did you mean 'limits'?)" \
   '{"name":"t","version":"1.0.0","entrypoints":{"default":"main:start"},"runtime":{"vm_version":">=1","limts":{}}}' "$M"
-check_bad "wrong type" 9 "\$.entrypoints.default: expected a string, got integer 3" \
+check_create_bad "wrong type" 9 "\$.entrypoints.default: expected a string, got integer 3" \
   '{"name":"t","version":"1.0.0","entrypoints":{"default":3},"runtime":{"vm_version":">=1"}}' "$M"
-check_bad "vm version" 10 "requires VM version '>=2'; this build runs VM version 1" \
+check_create_bad "vm version" 10 "requires VM version '>=2'; this build runs VM version 1" \
   '{"name":"t","version":"1.0.0","entrypoints":{"default":"main:start"},"runtime":{"vm_version":">=2"}}' "$M"
-check_bad "unknown capability" 10 "capability 'teleport' does not exist in this build" "$(manifest '{"default":"main:start"}' '["teleport"]' '{}')" "$M"
-check_bad "memory ceiling" 10 "this build's VM addresses at most 65536" "$(manifest '{"default":"main:start"}' '[]' '{"memory_words":100000}')" "$M"
+check_create_bad "unknown capability" 10 "capability 'teleport' does not exist in this build" "$(manifest '{"default":"main:start"}' '["teleport"]' '{}')" "$M"
+check_create_bad "memory ceiling" 10 "this build's VM addresses at most 65536" "$(manifest '{"default":"main:start"}' '[]' '{"memory_words":100000}')" "$M"
 check_bad "entry module" 11 "no module 'util' in the archive" "$(manifest '{"default":"util:start"}' '[]' '{}')" "$M"
 check_bad "entry label" 11 "module 'main' has no label 'begin'" "$(manifest '{"default":"main:begin"}' '[]' '{}')" "$M"
 check_bad "unresolved call" 5 "main.pxasm:2: offset 0x0000: CALL util:f: unresolved cross-module call: no module 'util'" \
