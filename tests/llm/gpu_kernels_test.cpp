@@ -75,9 +75,10 @@ void near(const std::vector<float>& got, const std::vector<float>& want, const s
 TEST(LlmKernels, MatvecEveryTypeNormAndEpilogues) {
   PXOS_REQUIRE_GPU();
   std::mt19937 g(uint32_t(::pxos::gpu::testing::test_seed()));
-  const uint32_t cols = 96, rows = 10, ntok = 6;
+  const uint32_t ntok = 7;  // several token tiles, the last one partial
+  for (auto [cols, rows] : {std::pair<uint32_t, uint32_t>{96, 10}, {576, 40}})
   for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0}) {
-    SCOPED_TRACE(type_info(uint32_t(t))->name);
+    SCOPED_TRACE(::testing::Message() << type_info(uint32_t(t))->name << " " << rows << "x" << cols);
     Bytes w = random_matrix(t, rows, cols, g), w2 = random_matrix(t, rows, cols, g);
     const size_t stride = row_bytes(t, cols);
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
