@@ -8,6 +8,7 @@
 #include "cli/command.hpp"
 #include "common/fs.hpp"
 #include "gpu/bench.hpp"
+#include "gpu/half.hpp"
 #include "gpu/kernel_source.hpp"
 #include "gpu/runtime.hpp"
 #include "gpu/tunables.hpp"
@@ -116,6 +117,23 @@ void run_shader(const std::string& file, const std::string& entry, const std::ve
   KernelSource src = must(load_wgsl_file(file));
   std::vector<Bytes> bufs;
   for (auto& s : specs) bufs.push_back(load_buffer(s));
+  // A buffer smaller than one element of its binding (or not whole elements' worth of 4-byte
+  // words) is refused here with its binding named; Dawn would bind it and read nothing.
+  auto types = binding_types(src.text);
+  auto type_of = [&](size_t i) -> const BindingType* {
+    for (const auto& t : types)
+      if (t.binding == i) return &t;
+    return nullptr;
+  };
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    const BindingType* t = type_of(i);
+    if (t && bufs[i].size() < t->element_bytes)
+      throw Failure(Error{Errc::Usage, fmt::format("--buffers {} (binding {}): {} bytes, smaller than one element of {} ({} bytes)",
+                                                   specs[i], i, bufs[i].size(), t->text, t->element_bytes)});
+    if (bufs[i].size() % 4)
+      throw Failure(Error{Errc::Usage, fmt::format("--buffers {} (binding {}): {} bytes is not a whole number of 4-byte words",
+                                                   specs[i], i, bufs[i].size())});
+  }
   // A file named like a kernel (kernels/softmax.wgsl, or a tuned copy) gets that kernel's
   // tunables, as the ops would set them; only those the file declares as `override`.
   std::string stem = std::filesystem::path(file).stem().string();
@@ -128,18 +146,23 @@ void run_shader(const std::string& file, const std::string& entry, const std::ve
       std::printf("binding %zu: %zu bytes -> %s\n", i, out[i].size(), path.c_str());
       continue;
     }
-    std::printf("binding %zu (%zu bytes):", i, out[i].size());
-    size_t n = std::min<size_t>(out[i].size() / 4, 16);
+    // --print auto: the binding's declared scalar (array<u32> prints as u32), else f32.
+    const BindingType* t = type_of(i);
+    std::string as = print != "auto" ? print : t ? t->scalar : "f32";
+    size_t width = as == "f16" ? 2 : 4;
+    std::printf("binding %zu (%zu bytes, %s):", i, out[i].size(), as.c_str());
+    size_t n = std::min<size_t>(out[i].size() / width, 16);
     for (size_t k = 0; k < n; ++k) {
-      uint32_t u;
-      std::memcpy(&u, out[i].data() + 4 * k, 4);
+      uint32_t u = 0;
+      std::memcpy(&u, out[i].data() + width * k, width);
       float f;
       std::memcpy(&f, &u, 4);
-      if (print == "u32") std::printf(" %u", u);
-      else if (print == "i32") std::printf(" %d", int32_t(u));
+      if (as == "u32") std::printf(" %u", u);
+      else if (as == "i32") std::printf(" %d", int32_t(u));
+      else if (as == "f16") std::printf(" %g", double(f16_to_f32(uint16_t(u))));
       else std::printf(" %g", f);
     }
-    std::printf("%s\n", out[i].size() / 4 > n ? " ..." : "");
+    std::printf("%s\n", out[i].size() / width > n ? " ..." : "");
   }
 }
 
@@ -163,7 +186,7 @@ static pxos::cli::Register reg(60, [](CLI::App& app) {
   auto specs = std::make_shared<std::vector<std::string>>();
   auto groups = std::make_shared<std::string>("1");
   auto out_dir = std::make_shared<std::string>();
-  auto print = std::make_shared<std::string>("f32");
+  auto print = std::make_shared<std::string>("auto");
   run->add_option("kernel", *file, "WGSL file")->required();
   run->add_option("--entry", *entry, "entry point (default main)");
   run->add_option("--buffers", *specs,
@@ -171,8 +194,8 @@ static pxos::cli::Register reg(60, [](CLI::App& app) {
       ->expected(1, -1);
   run->add_option("--workgroups", *groups, "X[,Y[,Z]] workgroups to dispatch (default 1)");
   run->add_option("--out", *out_dir, "write each buffer afterwards to DIR/binding<i>.bin");
-  run->add_option("--print", *print, "without --out: show the first values as f32|u32|i32")
-      ->check(CLI::IsMember({"f32", "u32", "i32"}));
+  run->add_option("--print", *print, "without --out: show the first values as auto (each binding's declared type) | f32 | u32 | i32 | f16")
+      ->check(CLI::IsMember({"auto", "f32", "u32", "i32", "f16"}));
   run->callback([=] { run_shader(*file, *entry, *specs, *groups, *out_dir, *print); });
 
   auto* bench = gpu->add_subcommand("bench", "time a kernel against its CPU reference (GFLOP/s or GB/s)");

@@ -2,6 +2,7 @@
 // unsupported architectures and tensor types are named, not guessed) and `llm tokenize` /
 // `llm detokenize`, the scriptable side of the tokenizer's peer check.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <map>
@@ -18,7 +19,41 @@ namespace {
 // Architectures the engine runs; anything else is named in the error.
 constexpr std::string_view kArchitectures[] = {"llama"};
 
-void info(const std::string& path, bool all_kvs) {
+// --json: the same facts as one object (numbers as numbers), through nlohmann.
+void info_json(const std::string& path, const llm::Gguf& g, const std::string& arch, uint64_t file_bytes, uint64_t params,
+               const std::map<std::string, std::pair<uint64_t, uint64_t>>& by_type) {
+  auto value = [](const std::string& s) -> nlohmann::ordered_json {
+    auto j = nlohmann::ordered_json::parse(s, nullptr, false);
+    return j.is_number() ? j : nlohmann::ordered_json(s);
+  };
+  nlohmann::ordered_json j = {{"file", path}, {"file_bytes", file_bytes}, {"gguf_version", g.version},
+                              {"alignment", g.alignment}, {"architecture", arch},
+                              {"name", nullptr}};
+  auto str = [&](const char* key) -> nlohmann::ordered_json {
+    auto v = g.get_string(key);
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+  };
+  j["name"] = str("general.name");
+  nlohmann::ordered_json hp = nlohmann::ordered_json::object();
+  for (auto k : {"context_length", "embedding_length", "feed_forward_length", "block_count", "attention.head_count",
+                 "attention.head_count_kv", "rope.freq_base", "attention.layer_norm_rms_epsilon"}) {
+    auto* v = g.find(arch + "." + k);
+    hp[k] = v ? value(llm::kv_to_string(*v)) : nullptr;
+  }
+  j["hyperparameters"] = hp;
+  j["tensors"] = g.tensors.size();
+  j["parameters"] = params;
+  nlohmann::ordered_json types = nlohmann::ordered_json::object();
+  for (auto& [n, e] : by_type) types[n] = {{"tensors", e.first}, {"bytes", e.second}};
+  j["types"] = types;
+  if (auto* t = g.find("tokenizer.ggml.tokens"))
+    j["tokenizer"] = {{"model", str("tokenizer.ggml.model")}, {"pre", str("tokenizer.ggml.pre")},
+                      {"tokens", std::get<std::shared_ptr<llm::KvArray>>(t->v)->size()}};
+  if (auto ct = g.get_string("tokenizer.chat_template")) j["chat_template"] = *ct;
+  fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+}
+
+void info(const std::string& path, bool all_kvs, bool json = false) {
   auto src = must(llm::load_gguf_source(path));
   const llm::Gguf& g = src.gguf;
   std::string arch = must(g.get_string("general.architecture"));
@@ -35,6 +70,7 @@ void info(const std::string& path, bool all_kvs) {
     e.second += t.n_bytes;
     params += t.n_elems;
   }
+  if (json) return info_json(path, g, arch, src.file_bytes, params, by_type);
   if (src.kind == llm::SourceKind::Gguf)
     fmt::print("file: {} ({} bytes, GGUF v{}, alignment {})\n", path, src.file_bytes, g.version, g.alignment);
   else
@@ -174,7 +210,9 @@ void setup(CLI::App& root) {
   static bool all = false;
   i->add_option("model", path, "the .gguf file")->required();
   i->add_flag("--all", all, "also every metadata key and tensor");
-  i->callback([] { info(path, all); });
+  static bool json = false;
+  i->add_flag("--json", json, "one JSON object (file, hyperparameters, types, tokenizer, chat template)");
+  i->callback([] { info(path, all, json); });
 
   static TokenizeOpts to;
   auto* tk = llm->add_subcommand("tokenize", "token ids of a text (the model's byte-level BPE, smollm pre-tokenizer)");

@@ -25,6 +25,8 @@
 namespace pxos::cli {
 namespace {
 
+constexpr uint32_t kMaxViewScale = 64;  // pxos view --scale: past this a pixel is bigger than the legend text
+
 // --color auto: only on a terminal, and never when NO_COLOR is set (no-color.org).
 bool colour_wanted(const std::string& mode) {
   if (mode != "auto") return mode == "always";
@@ -200,9 +202,23 @@ Register reg(10, [](CLI::App& app) {
             fmt::print("{:<18} bytes {:#08x}          {:>8} bytes  (empty)\n", r.name, r.begin, 0);
       }
       if (!out->empty()) {
-        if (*scale == 0 || *scale > 64) throw Failure(Error{Errc::Usage, "--scale must be 1..64"});
+        if (*scale == 0 || *scale > kMaxViewScale)
+          throw Failure(Error{Errc::Usage, fmt::format("--scale {}: must be 1..{}", *scale, kMaxViewScale)});
         MapGeometry g;
-        image::Canvas c = must(render_map(spec, *in, &g));
+        auto drawn = render_map(spec, *in, &g);
+        if (!drawn && drawn.error().code == Errc::TooLarge) {
+          // Say which scale fits, as the user would try next.
+          MapSpec probe = spec;
+          probe.measure_only = true;
+          for (probe.scale = *scale - 1; probe.scale >= 1; --probe.scale)
+            if (render_map(probe, *in)) break;
+          throw Failure(Error{Errc::TooLarge, probe.scale >= 1
+              ? fmt::format("{}: --scale {} is too large for {}x{} pixels (the PNG would pass its size limits); --scale {} fits",
+                            *in, *scale, img.width, img.height, probe.scale)
+              : fmt::format("{}: too large to enlarge even at --scale 1 ({})", *in, drawn.error().detail)});
+        }
+        if (!drawn) throw Failure(drawn.error());
+        const image::Canvas& c = *drawn;
         must(write_file_atomic(*out, must(image::png_encode(c.png()))));
         fmt::print(*out == "-" ? stderr : stdout, "wrote {} ({}x{}; pixel (0,0) at ({},{}), each pixel {}x{})\n", *out,
                    c.width(), c.height(), g.ox, g.oy, *scale, *scale);

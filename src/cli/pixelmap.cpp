@@ -87,6 +87,7 @@ Result<Canvas> render_map(const MapSpec& spec, std::string_view name, MapGeometr
                  "{}: {}x{} at --scale {} would be {}x{} pixels ({}x{} with the legend), over the limit of {} per "
                  "side and {} in all; use a smaller --scale", name, W, H, S, uint64_t(W) * S, uint64_t(H) * S, cw, ch,
                  image::kMaxDimension, image::kMaxPixels);
+  if (spec.measure_only) return Canvas(1, 1, kBackground);
   Canvas c(uint32_t(cw), uint32_t(ch), kBackground);
   c.text(kPad, kPad, spec.title, kText, kTextScale);
 

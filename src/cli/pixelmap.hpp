@@ -21,6 +21,7 @@ struct MapSpec {
   uint32_t scale = 16;
   std::string title;
   std::optional<uint64_t> heat_max;  // draw the heat-map colour bar for counts 0..max
+  bool measure_only = false;         // only check that the picture fits the PNG limits (an empty canvas)
 };
 // Where the enlarged pixels landed: image pixel (x, y) covers canvas
 // [ox + x*scale, ox + (x+1)*scale) x [oy + y*scale, oy + (y+1)*scale).

@@ -122,7 +122,9 @@ class PxosFormatter : public CLI::Formatter {
     return d;
   }
   std::string make_description(const CLI::App* app) const override {
-    return sentence(CLI::Formatter::make_description(app));
+    // The root's starts with the program's name ("pxos: ..."), which stays lower case.
+    std::string d = CLI::Formatter::make_description(app);
+    return app->get_parent() ? sentence(d) : d;
   }
   std::string make_subcommand(const CLI::App* sub) const override {
     // Same layout as CLI11's; the description capitalised like the options'.

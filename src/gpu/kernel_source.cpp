@@ -2,6 +2,8 @@
 // given on the command line), the file:line map for errors, and the embedded-kernel lookup.
 #include "gpu/kernel_source.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -182,6 +184,47 @@ std::vector<std::string> embedded_kernel_names() {
   std::vector<std::string> v;
   for (const auto& [name, text] : expanded_embedded()) v.push_back(name);
   return v;
+}
+
+}  // namespace pxos::gpu
+
+namespace pxos::gpu {
+
+std::vector<BindingType> binding_types(std::string_view t) {
+  std::vector<BindingType> out;
+  auto skip_ws = [&](size_t& i) { while (i < t.size() && std::isspace(static_cast<unsigned char>(t[i]))) ++i; };
+  for (size_t at = t.find("@binding("); at != std::string_view::npos; at = t.find("@binding(", at + 1)) {
+    size_t i = at + 9;
+    uint32_t n = 0;
+    size_t digits = 0;
+    while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])) && digits < 9) n = n * 10 + uint32_t(t[i++] - '0'), ++digits;
+    if (!digits || i >= t.size() || t[i] != ')') continue;
+    size_t v = t.find("var", i);
+    size_t semi = t.find(';', i);
+    if (v == std::string_view::npos || semi == std::string_view::npos || v > semi) continue;
+    size_t colon = t.find(':', v);
+    if (colon == std::string_view::npos || colon > semi) continue;
+    size_t ts = colon + 1;
+    skip_ws(ts);
+    std::string_view type = t.substr(ts, semi - ts);
+    while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.remove_suffix(1);
+    if (!type.starts_with("array<")) continue;
+    std::string_view el = type.substr(6);
+    if (size_t c = el.find(','); c != std::string_view::npos) el = el.substr(0, c);  // array<T, n>
+    while (!el.empty() && (el.back() == '>' || std::isspace(static_cast<unsigned char>(el.back())))) el.remove_suffix(1);
+    uint32_t lanes = 1;
+    if (el.starts_with("vec") && el.size() > 5 && el[4] == '<') {
+      lanes = uint32_t(el[3] - '0');
+      if (lanes < 2 || lanes > 4) continue;
+      el = el.substr(5);
+    }
+    if (el.starts_with("atomic<")) el = el.substr(7);
+    std::string_view scalar = el;
+    uint32_t bytes = scalar == "f16" ? 2 : (scalar == "f32" || scalar == "u32" || scalar == "i32") ? 4 : 0;
+    if (!bytes) continue;
+    out.push_back({n, std::string(scalar), bytes * (lanes == 3 ? 4 : lanes), std::string(type)});
+  }
+  return out;
 }
 
 }  // namespace pxos::gpu

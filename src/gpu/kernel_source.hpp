@@ -47,6 +47,18 @@ Result<KernelSource> load_kernel(std::string_view name);
 // kernels (so a copy of one kernel file still finds lib/).
 Result<KernelSource> load_wgsl_file(const std::string& path);
 
+// What a `@group(0) @binding(N) var<storage…> name: array<T>` declares, for `pxos gpu run`:
+// the scalar ("f32", "u32", "i32", "f16") and the bytes of one element (vec3 strides as vec4).
+// Bindings whose type is not an array of scalars or vectors are left out. Never fails: text that
+// does not parse as a declaration is skipped (a fuzz target feeds it arbitrary bytes).
+struct BindingType {
+  uint32_t binding = 0;
+  std::string scalar;
+  uint32_t element_bytes = 0;
+  std::string text;  // the declared type as written, for messages
+};
+std::vector<BindingType> binding_types(std::string_view wgsl);
+
 // The embedded files, raw (kernels/*.wgsl and kernels/lib/*.wgsl; paths relative to kernels/).
 std::optional<std::string_view> embedded_file(std::string_view path);
 

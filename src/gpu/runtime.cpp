@@ -31,6 +31,32 @@ std::string sv(wg::StringView s) {
 }
 wg::StringView sv(std::string_view s) { return {s.data(), s.size()}; }
 
+// Dawn's messages span lines ("... doesn't exist.\n - While validating ...\n - While calling ...")
+// and double the quotes of names (""nope""): one line each, as every pxos error is.
+std::string one_line(std::string m) {
+  for (size_t p; (p = m.find("\"\"")) != std::string::npos;) m.erase(p, 1);
+  std::string out;
+  size_t start = 0;
+  while (start <= m.size()) {
+    size_t end = m.find('\n', start);
+    std::string line = m.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    size_t b = line.find_first_not_of(" -");
+    if (b != std::string::npos) {
+      line = line.substr(b);
+      if (!out.empty()) {
+        if (out.back() == '.') out.pop_back();
+        out += "; ";
+        if (line.starts_with("While ")) line[0] = 'w';
+      }
+      out += line;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
 const char* error_type_name(wg::Enum t) {
   switch (t) {
     case wg::k::ErrorValidation: return "validation error";
@@ -159,7 +185,7 @@ Status Runtime::pop_scopes(const char* what) {
     cb.userdata1 = &r;
     if (auto s = wait(P->DevicePopErrorScope(device_, cb), what); !s) return s;
     if (r.type != wg::k::ErrorNoError && first.empty())
-      first = fmt::format("{}: Dawn {}: {}", what, error_type_name(r.type), r.msg);
+      first = fmt::format("{}: Dawn {}: {}", what, error_type_name(r.type), one_line(r.msg));
   }
   if (auto s = check_alive(); !s) return s;
   if (!first.empty()) {
@@ -275,7 +301,7 @@ Status Runtime::init() {
                                                void* u, void*) {
     auto* rt = static_cast<Runtime*>(u);
     if (rt->uncaptured_.empty())
-      rt->uncaptured_ = fmt::format("Dawn {}: {}", error_type_name(type), sv(msg));
+      rt->uncaptured_ = fmt::format("Dawn {}: {}", error_type_name(type), one_line(sv(msg)));
   };
   dd.uncapturedErrorCallbackInfo.userdata1 = this;
 

@@ -143,6 +143,16 @@ int failed(cudaError_t e, const char* what, char* err, size_t n) {
 
 extern "C" int pxmb_cuda_start(void* area, size_t size, int polls, unsigned delay_ns, char* err, size_t errlen) {
   cudaError_t e;
+  // No GPU (or no NVIDIA driver, which the runtime reports as "driver version is insufficient"):
+  // say that first, in those words, rather than the first call's error.
+  int devices = 0;
+  e = cudaGetDeviceCount(&devices);
+  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver || (e == cudaSuccess && devices == 0)) {
+    std::snprintf(err, errlen, "cuda: no CUDA device (%s)",
+                  e == cudaSuccess ? "cudaGetDeviceCount found none" : cudaGetErrorString(e));
+    return 1;
+  }
+  if (e != cudaSuccess) return failed(e, "cudaGetDeviceCount", err, errlen);
   if ((e = cudaSetDeviceFlags(cudaDeviceMapHost)) != cudaSuccess && e != cudaErrorSetOnActiveProcess)
     return failed(e, "cudaSetDeviceFlags", err, errlen);
   if ((e = cudaHostRegister(area, size, cudaHostRegisterMapped | cudaHostRegisterPortable)) != cudaSuccess)

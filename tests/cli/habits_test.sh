@@ -179,6 +179,12 @@ check asm-doc-input [ -n "$input" ]
 check asm-doc-example bash -c "printf '$input' | '$PXOS' run '$T/sum.pxasm' | diff - '$T/sum.expected'"
 check asm-doc-linked grep -q '(docs/asm.md)' "$SRC/README.md"
 
+# ---- pxos view --scale: too large says which fits ----
+head -c 3000000 /dev/zero >"$T/big.bin"; "$PXOS" pack "$T/big.bin" -o "$T/big.pxi"
+expect_fail view-scale-fits 4 "big.pxi: --scale 64 is too large for 1000x1000 pixels (the PNG would pass its size limits); --scale 8 fits" "$PXOS" view "$T/big.pxi" -o "$T/v.png" --scale 64
+check view-scale-suggestion-works bash -c "'$PXOS' view '$T/big.pxi' -o '$T/v.png' --scale 8 >/dev/null"
+expect_fail view-scale-range 2 "--scale 100: must be 1..64" "$PXOS" view "$T/fib.pxi" -o "$T/v.png" --scale 100
+
 # ---- 6. the seed's own programs: raw seed bytecode ----
 # PUSH 42, PUSH 8, ADD, PRINT, HALT, as the seed's PixelVM encodes it (no PXBC header)
 printf '\x01\x2a\x00\x00\x00\x01\x08\x00\x00\x00\x03\x10\xff' >"$T/seed.bin"

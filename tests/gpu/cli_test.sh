@@ -38,7 +38,7 @@ PXOS_KERNELS_DIR="$t/k" "$PXOS" gpu bench matmul --n 33 --kernel v2 --reps 1 2>/
 # run: a kernel file gets its tunables (override WG) as the ops would set them
 printf '\x00\x00\x80\xbf\x00\x00\x00\x40\x00\x00\x40\xc0\x00\x00\x80\x40' > "$t/x.bin"   # -1 2 -3 4
 printf '\x01\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' > "$t/dims.bin"  # rows 1, cols 4
-grep -q "binding 1 (16 bytes): 0 2 0 4" \
+grep -q "binding 1 (16 bytes, f32): 0 2 0 4" \
   <<<"$("$PXOS" gpu run kernels/activations.wgsl --entry relu --buffers "$t/x.bin" zeros:16 "$t/dims.bin")"
 
 # run: doubles a buffer of u32
@@ -47,7 +47,19 @@ cat > "$t/dbl.wgsl" <<'W'
 @compute @workgroup_size(4) fn twice(@builtin(global_invocation_id) g: vec3u) { v[g.x] = v[g.x] * 2u; }
 W
 printf '\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00' > "$t/in.bin"
-grep -q "binding 0 (16 bytes): 2 4 6 8" <<<"$("$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/in.bin" --print u32)"
+grep -q "binding 0 (16 bytes, u32): 2 4 6 8" <<<"$("$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/in.bin" --print u32)"
+# --print follows the binding's declared type (array<u32>) unless told otherwise (issue 17.4)
+grep -q "binding 0 (16 bytes, u32): 2 4 6 8" <<<"$("$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/in.bin")"
+grep -q "binding 0 (16 bytes, i32): 2 4 6 8" <<<"$("$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/in.bin" --print i32)"
+# a buffer too small for its binding is a usage error naming it, not an empty print
+printf '\x01\x00' > "$t/two.bin"
+rc=0; out=$("$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/two.bin" 2>&1 >/dev/null) || rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "binding 0): 2 bytes, smaller than one element of array<u32> (4 bytes)" <<<"$out" \
+  || { echo "FAIL: small buffer: rc=$rc $out"; exit 1; }
+# Dawn's multi-line validation dumps become one line, names quoted once
+rc=0; out=$("$PXOS" gpu run "$t/dbl.wgsl" --entry nope --buffers "$t/in.bin" 2>&1 >/dev/null) || rc=$?
+[ $rc -eq 13 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "Entry point \"nope\" doesn't exist" <<<"$out" \
+  || { echo "FAIL: one-line Dawn error: rc=$rc $out"; exit 1; }
 "$PXOS" gpu run "$t/dbl.wgsl" --entry twice --buffers "$t/in.bin" --out "$t"
 cmp <(printf '\x02\x00\x00\x00\x04\x00\x00\x00\x06\x00\x00\x00\x08\x00\x00\x00') "$t/binding0.bin"
 if "$PXOS" gpu run "$t/dbl.wgsl" --entry missing --buffers "$t/in.bin" 2>"$t/err"; then exit 1; fi

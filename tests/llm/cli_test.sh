@@ -24,6 +24,10 @@ bad() {
 "$GEN" "$work/tiny.gguf" good || { echo "FAIL: generator"; exit 1; }
 ok info "$PXOS" llm info "$work/tiny.gguf"
 grep -q "architecture: llama" "$work/out" || fail "info: no architecture line"
+# --json (issue 17.2): parsed, numbers as numbers
+ok "info --json" "$PXOS" llm info --json "$work/tiny.gguf"
+python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j['architecture']=='llama' and j['parameters']>0 and isinstance(j['hyperparameters']['block_count'], int) and j['types'] else 1)" "$work/out" \
+  || fail "info --json: $(head -c 400 "$work/out")"
 grep -q "Q4_1" "$work/out" || fail "info: no Q4_1 line"
 echo "hello" >"$work/text.gguf"
 bad not_gguf "wrong magic" "$PXOS" llm info "$work/text.gguf"
