@@ -3,6 +3,7 @@
 # from the pip sdist llama-cpp-python==0.3.16 (its vendor/llama.cpp) and bench/llm/peer/peer_llm.cpp into
 # build-peer/ (ignored), never in make test; `compare` checks greedy tokens and top-1 (bench/llm/peer_compare.py),
 # `bench` measures prefill/decode tok/s of both engines on the same file and cores, paired.
+# PEER_PREFILL_ONE=1: llama.cpp evaluates the prompt one token per llama_decode (its batched path rounds differently).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD

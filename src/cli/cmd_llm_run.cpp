@@ -37,11 +37,11 @@ std::string read_stdin(uint64_t max) {
 
 // Times the engine's evals: the first call of a turn is the prefill, the rest are decode steps.
 struct TimedSource : llm::LogitsSource {
-  llm::Session& s;
+  llm::LogitsSource& s;
   bool first = true;
   uint64_t prefill_tokens = 0, decode_tokens = 0;
   double prefill_s = 0, decode_s = 0;
-  explicit TimedSource(llm::Session& s) : s(s) {}
+  explicit TimedSource(llm::LogitsSource& s) : s(s) {}
   Result<std::span<const float>> eval(std::span<const int32_t> t) override {
     auto t0 = clk::now();
     auto r = s.eval(t);
@@ -128,10 +128,10 @@ void run(const RunOpts& o) {
   auto ids = tok.encode(input, {.add_special = o.raw, .parse_special = !o.raw});
   if (!ids) throw Failure({ids.error().code, fmt::format("{}: {}", where, ids.error().detail)});
   if (ids->empty()) throw Failure({Errc::Usage, fmt::format("{}: the prompt encodes to no tokens", where)});
-  llm::Session session(L.sm->model, o.eng.session());
+  llmcli::Engine session = llmcli::make_engine(L.sm->model, o.eng);
   if (ids->size() > session.n_ctx())
     throw Failure({Errc::ContextFull, fmt::format("{}: {} tokens do not fit the context of {} tokens", where, ids->size(), session.n_ctx())});
-  TimedSource ts(session);
+  TimedSource ts(session.source());
   llm::Sampler sampler(o.smp.s);
   Streamer out{o.smp.stops, o.json};
   llm::GenerateOptions go{.max_tokens = o.smp.max_tokens, .stop_ids = stop_ids(tok, !o.raw), .stop_strings = o.smp.stops,
@@ -151,7 +151,7 @@ void run(const RunOpts& o) {
         {"tokens", g.tokens},
         {"prompt_tokens", ids->size()},
         {"stop_reason", llm::stop_reason_name(g.reason)},
-        {"threads", session.threads()},
+        {"engine", session.describe()},
         {"act_quant", o.eng.act_quant},
         {"load_s", L.load_seconds},
         {"prefill", {{"tokens", ts.prefill_tokens}, {"seconds", ts.prefill_s}, {"tok_per_s", rate(ts.prefill_tokens, ts.prefill_s)}}},
@@ -187,7 +187,7 @@ void chat(const ChatOpts& o) {
   const bool tty = ::isatty(0) == 1;
   auto L = llmcli::load(o.model, o.eng.store);
   const llm::Tokenizer& tok = *L.tok;
-  llm::Session session(L.sm->model, o.eng.session());
+  llmcli::Engine session = llmcli::make_engine(L.sm->model, o.eng);
   llm::Sampler sampler(o.smp.s);
   os::LineReader lines(tty ? (o.history.empty() ? default_history() : o.history) : std::string());
   // The conversation is kept as TOKENS (the model's own replies are never re-encoded: a reply
@@ -238,7 +238,7 @@ void chat(const ChatOpts& o) {
     while (common < cached.size() && common < ids.size() && cached[common] == ids[common]) ++common;
     if (common == ids.size()) --common;  // at least one token to evaluate, for fresh logits
     session.rewind(uint32_t(common));
-    TimedSource ts(session);
+    TimedSource ts(session.source());
     Streamer out{o.smp.stops, false};
     llm::GenerateOptions go{.max_tokens = o.smp.max_tokens, .stop_ids = stop_ids(tok, true), .stop_strings = o.smp.stops,
                             .piece = [&](int32_t id) { return tok.token_bytes(id); }};

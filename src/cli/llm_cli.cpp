@@ -54,6 +54,36 @@ void EngineFlags::add(CLI::App* c) {
       ->check(act_quant_check());
   c->add_flag("--kv-f16", kv_f16, "an f16 KV cache with f16 attention inputs, as llama.cpp's default");
   c->add_option("--store", store, "the god-pixel store for key images (default: PXOS_STORE or the user's)");
+  c->add_option("--backend", backend, "cpu (the reference, default) or gpu (WGSL through Dawn)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v != "cpu" && v != "gpu") throw Failure(Error{Errc::Usage, fmt::format("--backend {}: must be cpu or gpu", v)});
+            return {};
+          },
+          "cpu|gpu"));
+}
+
+llm::LogitsSource& Engine::source() {
+  if (cpu) return *cpu;
+  return *gpu;
+}
+uint32_t Engine::n_ctx() const { return cpu ? cpu->n_ctx() : gpu->n_ctx(); }
+void Engine::rewind(uint32_t n) {
+  if (cpu) cpu->rewind(n);
+  else gpu->rewind(n);
+}
+std::string Engine::describe() const { return cpu ? fmt::format("cpu, {} threads", cpu->threads()) : std::string("gpu"); }
+
+Engine make_engine(const llm::Model& m, const EngineFlags& f) {
+  Engine e;
+  if (f.backend == "gpu") {
+    if (f.act_quant != "none" || f.kv_f16)
+      throw Failure({Errc::Usage, "--act-quant and --kv-f16 are CPU-reference modes (--backend cpu)"});
+    e.gpu = must(llm::GpuSession::create(m, {.n_ctx = f.n_ctx}));
+  } else {
+    e.cpu = std::make_unique<llm::Session>(m, f.session());
+  }
+  return e;
 }
 
 llm::SessionOptions EngineFlags::session() const {

@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "llm/forward_cpu.hpp"
+#include "llm/forward_gpu.hpp"
 #include "llm/sampler.hpp"
 #include "llm/source.hpp"
 #include "llm/tokenizer.hpp"
@@ -37,9 +38,23 @@ struct EngineFlags {
   std::string act_quant = "none";  // none | q8_1 (ggml's activation quantization)
   bool kv_f16 = false;
   std::string store;  // god key lookups
+  std::string backend = "cpu";  // cpu (the reference) | gpu (WGSL through Dawn, forward_gpu.hpp)
   void add(CLI::App* c);
   llm::SessionOptions session() const;
 };
+
+// The forward pass a generating command runs on: the CPU reference or the GPU session, behind
+// the one LogitsSource contract, plus what chat needs (context size, rewind, reset).
+struct Engine {
+  std::unique_ptr<llm::Session> cpu;
+  std::unique_ptr<llm::GpuSession> gpu;
+  llm::LogitsSource& source();
+  uint32_t n_ctx() const;
+  void rewind(uint32_t n);
+  void reset() { rewind(0); }
+  std::string describe() const;  // "cpu, 2 threads" / "gpu"
+};
+Engine make_engine(const llm::Model& m, const EngineFlags& f);
 
 struct SamplingFlags {
   llm::SamplerOptions s{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repeat_penalty = 1.0f,

@@ -49,6 +49,8 @@ class GpuSession : public LogitsSource {
   uint32_t pos() const { return pos_; }
   uint32_t n_ctx() const { return n_ctx_; }
   void reset() { pos_ = 0; }
+  // Forgets every position from N on, as Session::rewind (llm chat keeps a shared prefix).
+  void rewind(uint32_t n) { pos_ = n < pos_ ? n : pos_; }
   const Model& model() const { return m_; }
   const GpuStats& stats() const { return stats_; }
   // Dispatches one decode step (one token, logits wanted) records: 2 + 5 per layer.

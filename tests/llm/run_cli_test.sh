@@ -49,6 +49,18 @@ s1=$(json 'd["tokens"]')
 ok seed_b "$PXOS" llm run "$M" --prompt "hi" --temperature 1.5 --top-k 0 --top-p 1 --min-p 0 --seed 11 --max-tokens 12 --json
 [ "$(json 'd["tokens"]')" = "$s1" ] || fail "seed: the same seed gave other tokens"
 ok run_file "$PXOS" llm run "$M" --prompt-file - --temperature 0 --max-tokens 6 <<<"hi there"
+# --backend gpu (WGSL through Dawn): the same greedy tokens as the CPU reference on this tiny
+# model; without a GPU adapter, one clear line instead.
+if "$PXOS" gpu info >/dev/null 2>&1; then
+  ok run_gpu "$PXOS" llm run "$M" --prompt "hi there" --temperature 0 --max-tokens 6 --json --backend gpu
+  [ "$(json 'd["tokens"]')" = "$g1" ] || fail "run_gpu: tokens differ from the CPU reference's"
+  printf 'hello\n/reset\nhello\n' | "$PXOS" llm chat "$M" --temperature 0 --max-tokens 5 --backend gpu >"$work/chat.gpu" 2>"$work/err" ||
+    fail "chat_gpu: $(cat "$work/err")"
+else
+  bad run_gpu "GPU" "$PXOS" llm run "$M" --prompt "hi there" --backend gpu
+fi
+bad gpu_actq "CPU-reference modes" "$PXOS" llm run "$M" --prompt a --backend gpu --act-quant q8_1
+bad backend "--backend tpu: must be cpu or gpu" "$PXOS" llm run "$M" --prompt a --backend tpu
 # bad input: one line each
 bad empty "--prompt: the prompt is empty" "$PXOS" llm run "$M" --prompt ""
 bad utf8 "--prompt: byte 1: not valid UTF-8" "$PXOS" llm run "$M" --prompt $'a\xffb'
@@ -77,6 +89,7 @@ printf 'hello\n/reset\nhello\n' | "$PXOS" llm chat "$M" --temperature 0 --max-to
 rc=$?
 [ "$rc" = 0 ] || fail "chat: exit $rc: $(cat "$work/err")"
 [ -s "$work/err" ] && fail "chat: stderr not empty off a tty: $(cat "$work/err")"
+[ ! -f "$work/chat.gpu" ] || cmp -s "$work/chat" "$work/chat.gpu" || fail "chat_gpu: replies differ from the CPU reference's"
 python3 - "$work/chat" <<'PY' || fail "chat: the reply after /reset differs from the first"
 import sys
 b = open(sys.argv[1], 'rb').read()

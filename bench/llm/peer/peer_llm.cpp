@@ -59,6 +59,15 @@ void greedy(llama_model* model, int threads, int n_gen) {
     std::vector<llama_token> toks = parse_ids(line);
     std::vector<llama_token> gen;
     std::ostringstream tops;
+    // PEER_PREFILL_ONE=1: the prompt one token per llama_decode, as decode steps are (to tell the
+    // batched prefill's numerics from the one-token path's).
+    if (std::getenv("PEER_PREFILL_ONE") && toks.size() > 1) {
+      for (size_t i = 0; i + 1 < toks.size(); ++i) {
+        std::vector<llama_token> one(1, toks[i]);
+        decode_or_die(ctx, one);
+      }
+      toks.erase(toks.begin(), toks.end() - 1);
+    }
     for (int step = 0; step < n_gen; ++step) {
       decode_or_die(ctx, toks);
       const float* logits = llama_get_logits_ith(ctx, -1);
