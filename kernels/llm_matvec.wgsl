@@ -19,6 +19,7 @@ struct MatParams {
 
 override WG: u32;   // invocations per workgroup (host: src/gpu/tunables.hpp)
 override LPR: u32;  // invocations per row, a power of 2 dividing WG; WG / LPR rows per workgroup
+override TPW: u32;  // tokens per workgroup (workgroup_id.y picks the token range)
 // Tokens per pass over the weights (register accumulators). 4 gave wrong logits from the 5th
 // token on in GpuSession on lavapipe (Mesa 25) while this kernel alone passed; not understood,
 // so 2 (docs/llm.md).
@@ -35,11 +36,12 @@ fn wword(m: u32, i: u32) -> u32 {
 #include "lib/llm_quant.wgsl"
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let rpw = WG / LPR;
   let lane = li % LPR;
-  let v = (wid.x + wid.y * nwg.x) * rpw + li / LPR;  // the row this invocation's lanes reduce
+  let v = wid.x * rpw + li / LPR;  // the row this invocation's lanes reduce
+  let tok_lo = wid.y * TPW;
+  let tok_hi = min(p.n_tok, tok_lo + TPW);
   let live = v < p.n_out;
   var m = 0u;
   var r = v;
@@ -57,8 +59,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let stride = select(select(p.stride2, p.stride1, m == 1u), p.stride0, m == 0u);
   let cb = chunk_bytes(ty);
   let chunks = p.cols / 32u;
-  for (var t0 = 0u; t0 < p.n_tok; t0 += TB) {
-    let nt = min(TB, p.n_tok - t0);
+  for (var t0 = tok_lo; t0 < tok_hi; t0 += TB) {
+    let nt = min(TB, tok_hi - t0);
     if (p.norm != 0u) {  // 1 / rms of each token of the tile, by the whole workgroup
       for (var k = 0u; k < TB; k++) {
         var s = 0.0;

@@ -64,6 +64,13 @@ void bench(const Opts& o) {
   }
   const double dc_total = ms_since(t_all);
   const auto& st = s->stats();
+  // Where a decode token's GPU time goes: a second session, one timed submit per dispatch.
+  auto prof = must(llm::GpuSession::create(m, {.n_ctx = o.n_ctx, .profile = true}));
+  must(prof->eval(std::span<const int32_t>(ids).first(std::min<size_t>(64, ids.size()))));
+  double base[7];
+  std::copy(std::begin(prof->stats().kind_ms), std::end(prof->stats().kind_ms), base);
+  const uint32_t n_prof = 16;
+  for (uint32_t i = 0; i < n_prof; ++i) must(prof->eval(std::span<const int32_t>(&ids[i], 1)));
   const double gpu_med = median(dc_gpu), wall_med = median(dc_wall);
   const double bytes_tok = double(st.weight_bytes) + double(kv_read) / std::max(1u, o.decode);
   const uint64_t file_bytes = mf->file->bytes().size();
@@ -81,6 +88,14 @@ void bench(const Opts& o) {
   j["memory"] = {{"weights", st.weight_bytes}, {"kv", st.kv_bytes}, {"other", st.other_bytes}, {"total", used},
                  {"model_file", file_bytes}, {"budget_1_5x_model_plus_kv", 1.5 * double(file_bytes) + double(st.kv_bytes)},
                  {"n_ctx", s->n_ctx()}};
+  nlohmann::ordered_json kinds;
+  fmt::print("decode GPU time per token by dispatch kind (one submit each, 16 tokens after 64):");
+  for (size_t k = 0; k < 7; ++k) {
+    kinds[llm::GpuStats::kind_names[k]] = (prof->stats().kind_ms[k] - base[k]) / n_prof;
+    fmt::print(" {} {:.3f} ms;", llm::GpuStats::kind_names[k], (prof->stats().kind_ms[k] - base[k]) / n_prof);
+  }
+  fmt::print("\n");
+  j["decode_profile_ms_per_token"] = kinds;
   fmt::print("device: {} ({})\n", j["device"].get<std::string>(), info.backend);
   fmt::print("prefill {} tokens: {:.2f} ms wall, {:.2f} ms GPU (median of {}): {:.0f} tok/s wall, {:.0f} tok/s GPU\n",
              o.prompt, median(pf_wall), median(pf_gpu), o.repeats, o.prompt / median(pf_wall) * 1e3,

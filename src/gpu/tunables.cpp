@@ -15,7 +15,7 @@ std::vector<Constant> kernel_constants(std::string_view k, const AdapterSummary&
   if (k == "activations" || k == "activations_vec4" || k == "rotary" ||
       k == "rotary_heads")
     return {c("WG", kElementwiseWG)};
-  if (k == "llm_matvec") return {c("WG", kLlmMatvecWG), c("LPR", kLlmMatvecLPR)};
+  if (k == "llm_matvec") return {c("WG", kLlmMatvecWG), c("LPR", kLlmMatvecLPR), c("TPW", kLlmMatvecTPW)};
   if (k == "llm_attention") return {c("WG", kLlmAttnWG), c("DMAX", kLlmAttnMaxD)};
   if (k == "llm_embed") return {c("WG", kLlmEmbedWG)};
   if (k == "attention") {

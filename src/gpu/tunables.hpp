@@ -41,6 +41,9 @@ inline constexpr uint32_t kElementwiseWG = 256;
 // llm_embed (override WG): invocations per workgroup, 32 elements each.
 inline constexpr uint32_t kLlmMatvecWG = 64;
 inline constexpr uint32_t kLlmMatvecLPR = 16;
+// llm_matvec (override TPW): tokens per workgroup; a batch of n tokens is n / TPW workgroup rows
+// (workgroup_id.y), so prefill runs many workgroups instead of looping over the batch in few.
+inline constexpr uint32_t kLlmMatvecTPW = 8;
 inline constexpr uint32_t kLlmAttnWG = 64;
 inline constexpr uint32_t kLlmAttnMaxD = 128;
 inline constexpr uint32_t kLlmEmbedWG = 64;

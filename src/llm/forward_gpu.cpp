@@ -72,8 +72,12 @@ Result<std::unique_ptr<GpuSession>> GpuSession::create(const Model& model, GpuOp
   gpu::Runtime& rt = *d.rt;
   const Hparams& hp = model.hp;
   s->timed_ = o.timed;
+  s->profile_ = o.profile;
   s->n_ctx_ = o.n_ctx ? std::min(o.n_ctx, hp.n_ctx) : hp.n_ctx;
   const uint32_t dim = hp.dim, kv = hp.kv_dim(), hd = hp.head_dim, nff = hp.n_ff, qkv_w = dim + 2 * kv;
+  constexpr uint64_t kMaxRows = uint64_t(gpu::tune::kMaxGroups) * (gpu::tune::kLlmMatvecWG / gpu::tune::kLlmMatvecLPR);
+  if (std::max<uint64_t>({hp.n_vocab, 2ull * hp.n_ff, uint64_t(dim) + 2 * kv}) > kMaxRows)
+    return failf(Errc::Unsupported, "GPU matvec: more than {} output rows in one dispatch", kMaxRows);
   if (hd % 2 || hd > gpu::tune::kLlmAttnMaxD)
     return failf(Errc::Unsupported, "GPU attention: head dimension {} (even, at most {})", hd, gpu::tune::kLlmAttnMaxD);
   const uint64_t max_bind = rt.info().limits.maxStorageBufferBindingSize;
@@ -220,9 +224,8 @@ Status GpuSession::run(std::span<const int32_t> tokens, bool want_logits, bool a
   constexpr uint32_t rpw = gpu::tune::kLlmMatvecWG / gpu::tune::kLlmMatvecLPR;
   std::vector<gpu::Step> steps;
   steps.reserve(dispatches_per_token());
-  auto mat_groups = [&](uint32_t n_out) {
-    const uint32_t g = (n_out + rpw - 1) / rpw, gx = std::min(g, gpu::tune::kMaxGroups);
-    return std::array<uint32_t, 3>{gx, (g + gx - 1) / gx, 1};
+  auto mat_groups = [&](uint32_t n_out, uint32_t toks) {  // rows x token ranges (create checked the rows)
+    return std::array<uint32_t, 3>{(n_out + rpw - 1) / rpw, (toks + gpu::tune::kLlmMatvecTPW - 1) / gpu::tune::kLlmMatvecTPW, 1};
   };
   auto mat = [&](const Weight* w0, const Weight* w1, const Weight* w2, uint32_t mode, bool norm, uint32_t cols,
                  uint32_t y_stride) {
@@ -252,19 +255,19 @@ Status GpuSession::run(std::span<const int32_t> tokens, bool want_logits, bool a
     const size_t k = 2 + 5 * size_t(l);
     MatParams q = mat(&L.wq, &L.wk, &L.wv, kStore, true, dim, qkv_w);
     put(k, q);
-    steps.push_back({d.matvec, b.qkv.raw(), mat_groups(q.n_out)});
+    steps.push_back({d.matvec, b.qkv.raw(), mat_groups(q.n_out, n)});
     put(k + 1, AttnParams{n, pos_, hp.n_head / hp.n_kv_head, hp.head_dim, qkv_w, dim, kv,
                           1.0f / std::sqrt(float(hp.head_dim))});
     steps.push_back({d.attn, b.att.raw(), {hp.n_head, n, 1}});
     MatParams o = mat(&L.wo, nullptr, nullptr, kAddResidual, false, dim, dim);
     put(k + 2, o);
-    steps.push_back({d.matvec, b.wo_g.raw(), mat_groups(o.n_out)});
+    steps.push_back({d.matvec, b.wo_g.raw(), mat_groups(o.n_out, n)});
     MatParams gu = mat(&L.w_gate, &L.w_up, nullptr, kSwiGLU, true, dim, hp.n_ff);
     put(k + 3, gu);
-    steps.push_back({d.matvec, b.gateup.raw(), mat_groups(gu.n_out)});
+    steps.push_back({d.matvec, b.gateup.raw(), mat_groups(gu.n_out, n)});
     MatParams dn = mat(&L.w_down, nullptr, nullptr, kAddResidual, false, hp.n_ff, dim);
     put(k + 4, dn);
-    steps.push_back({d.matvec, b.down_g.raw(), mat_groups(dn.n_out)});
+    steps.push_back({d.matvec, b.down_g.raw(), mat_groups(dn.n_out, n)});
   }
   const uint32_t rows_out = all ? n : 1;
   if (want_logits) {
@@ -272,13 +275,28 @@ Status GpuSession::run(std::span<const int32_t> tokens, bool want_logits, bool a
     h.n_tok = rows_out;
     h.tok_base = all ? 0 : n - 1;
     put(1, h);
-    steps.push_back({d.matvec, d.head_g.raw(), mat_groups(h.n_out)});
+    steps.push_back({d.matvec, d.head_g.raw(), mat_groups(h.n_out, h.n_tok)});
   }
   std::vector<uint32_t> ids(tokens.begin(), tokens.end());
   if (auto st = d.rt->write(d.tokens, ByteView(reinterpret_cast<const uint8_t*>(ids.data()), ids.size() * 4)); !st) return st;
   if (auto st = d.rt->write(d.params, ByteView(d.image.data(), d.image.size())); !st) return st;
   std::span<uint8_t> dst;
   if (want_logits) dst = {reinterpret_cast<uint8_t*>(logits_.data()), size_t(rows_out) * hp.n_vocab * 4};
+  if (profile_) {  // each dispatch its own timed submit: GPU time per kind of dispatch
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const bool last = i + 1 == steps.size();
+      auto t = d.rt->submit(std::span(&steps[i], 1), last && want_logits ? &d.logits : nullptr,
+                            last ? dst : std::span<uint8_t>{}, &d.staging, true);
+      if (!t) return std::unexpected(t.error());
+      const size_t kind = i == 0 ? 0 : (want_logits && last) ? 6 : 1 + (i - 1) % 5;
+      stats_.kind_ms[kind] += std::max(0.0, *t);
+    }
+    stats_.submits++;
+    stats_.dispatches += steps.size();
+    stats_.last_dispatches = steps.size();
+    pos_ += n;
+    return {};
+  }
   auto ms = d.rt->submit(steps, want_logits ? &d.logits : nullptr, dst, &d.staging, timed_);
   if (!ms) return std::unexpected(ms.error());
   stats_.submits++;

@@ -19,6 +19,7 @@ enum class GpuAttentionKernel { v1 };  // kernels/llm_attention.wgsl: online sof
 struct GpuOptions {
   uint32_t n_ctx = 0;     // 0: the model's context length; else at most that (sizes the KV cache)
   bool timed = false;     // GPU timestamps around each submit (stats().gpu_ms)
+  bool profile = false;   // one timed submit per dispatch (slow): stats().kind_ms
   GpuMatvecKernel matvec = GpuMatvecKernel::v1;
   GpuAttentionKernel attention = GpuAttentionKernel::v1;
 };
@@ -29,6 +30,10 @@ struct GpuStats {
   double last_gpu_ms = -1;               // GPU time of the last submit's pass (timed), else -1
   double gpu_ms = 0;                     // sum over timed submits
   uint64_t weight_bytes = 0, kv_bytes = 0, other_bytes = 0;  // GPU memory allocated, by use
+  // profile: GPU ms summed per kind of dispatch, in kind_names order.
+  static constexpr const char* kind_names[7] = {"embed", "qkv+norm", "attention+rope", "wo+residual",
+                                                "gate/up+norm+silu", "down+residual", "head+norm"};
+  double kind_ms[7] = {};
 };
 
 class GpuSession : public LogitsSource {
@@ -65,7 +70,7 @@ class GpuSession : public LogitsSource {
 
   const Model& m_;
   uint32_t n_ctx_ = 0, pos_ = 0;
-  bool timed_ = false;
+  bool timed_ = false, profile_ = false;
   GpuStats stats_;
   std::vector<float> logits_;
   struct Impl;
