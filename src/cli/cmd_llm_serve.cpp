@@ -21,7 +21,7 @@ struct Opts {
   std::string model, host = "127.0.0.1", model_id;
   int port = 0;
   unsigned parallel = 1, threads = 1;
-  uint32_t n_ctx = llm::serve_tun::kDefaultCtx;
+  uint32_t n_ctx = llm::serve_tun::kDefaultCtx, max_tokens = 0;
 };
 
 std::string stem(const std::string& path) {
@@ -34,7 +34,8 @@ void serve(const Opts& o) {
   if (o.port < 0 || o.port > 65535) throw Failure({Errc::Usage, fmt::format("--port {}: must be 0..65535", o.port)});
   const llm::HttpdApi* api = must(llm::open_httpd());
   llm::ChatServer server({.model_path = o.model, .model_id = o.model_id.empty() ? stem(o.model) : o.model_id,
-                          .n_ctx = o.n_ctx, .parallel = o.parallel, .threads = o.threads});
+                          .n_ctx = o.n_ctx, .parallel = o.parallel, .threads = o.threads,
+                          .max_tokens_cap = o.max_tokens});
   // Signals go to the waiter thread only (blocked here before any thread starts).
   sigset_t set;
   sigemptyset(&set);
@@ -89,6 +90,7 @@ void setup(CLI::App& root) {
   s->add_option("--parallel", o.parallel, "requests generating at once, one model session each (others queue)")->check(at_least("--parallel", true));
   s->add_option("--threads", o.threads, "CPU threads per session")->check(at_least("--threads", true));
   s->add_option("--ctx", o.n_ctx, "context length per session (default 2048; at most the model's)")->check(at_least("--ctx", true));
+  s->add_option("--max-tokens", o.max_tokens, "a ceiling on every request's max_tokens (0: none); schema replies close within it")->check(at_least("--max-tokens"));
   s->add_option("--model-id", o.model_id, "the model's name in the API (default: the file name without .gguf)");
   s->callback([] { serve(o); });
 }

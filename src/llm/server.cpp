@@ -345,8 +345,13 @@ ChatServer::Outcome ChatServer::generate(Session& s, const ChatRequest& r, std::
   std::vector<float> scratch;
   size_t sent = 0, longest_stop = 0;
   for (auto& st : r.stop) longest_stop = std::max(longest_stop, st.size());
-  const uint32_t limit = r.max_tokens ? r.max_tokens : o_.n_ctx;
+  uint32_t limit = r.max_tokens ? r.max_tokens : o_.n_ctx;
+  if (o_.max_tokens_cap) limit = std::min(limit, o_.max_tokens_cap);
+  // What the context leaves after the prompt (the last generated token is never evaluated).
+  const uint32_t room = o_.n_ctx - uint32_t(prompt.size()) + 1;
   while (out.completion_tokens < limit) {
+    // A schema reply that would be cut by the budget or the context closes in time instead.
+    if (constraint && std::min(limit, room) - out.completion_tokens <= tun::kCloseMargin) constraint->set_closing(true);
     scratch.assign(logits->begin(), logits->end());
     const int32_t t = sample_constrained(sampler, constraint ? &*constraint : nullptr, scratch, history);
     if (t < 0) { out.error = Error{Errc::Internal, "the schema constraint allows no token here"}; return out; }

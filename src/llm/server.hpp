@@ -26,6 +26,7 @@ inline constexpr size_t kMaxMessages = 1024;          // messages in one request
 inline constexpr size_t kMaxStops = 4;                // stop strings (OpenAI's limit)
 inline constexpr uint32_t kDefaultCtx = 2048;         // --ctx default: KV cache per session ~94 MB for SmolLM2
 inline constexpr unsigned kProbeEvery = 8;            // non-streamed replies: probe the client every N tokens
+inline constexpr uint32_t kCloseMargin = 48;          // tokens left when a schema reply starts closing (set_closing)
 }  // namespace serve_tun
 
 struct ServeOptions {
@@ -33,6 +34,7 @@ struct ServeOptions {
   uint32_t n_ctx = serve_tun::kDefaultCtx;
   unsigned parallel = 1;             // sessions: requests generating at once (others wait in line)
   unsigned threads = 1;              // CPU threads per session
+  uint32_t max_tokens_cap = 0;       // --max-tokens: a ceiling on every request's max_tokens (0: none)
 };
 
 struct ApiError {
