@@ -33,13 +33,13 @@ test: build debug check-tsan
 # ThreadSanitizer over the mailbox library and its unit tests only (a small build: the other
 # modules are skipped in build-tsan). ASLR is turned off for the run where setarch may do so:
 # TSan's shadow layout rejects some kernels' mmap randomisation ("unexpected memory mapping").
-TSAN_TARGETS := test_mailbox_protocol test_mailbox_server test_mailbox_race
+TSAN_TARGETS := test_mailbox_protocol test_mailbox_server test_mailbox_race test_llm_server
 TSAN_NOASLR = $(shell setarch -R true >/dev/null 2>&1 && echo setarch -R)
 check-tsan: setup
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TARGETS)
 	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  $(TSAN_NOASLR) ctest --output-on-failure -j $(JOBS) -R '^unit\.mailbox_'
+	  $(TSAN_NOASLR) ctest --output-on-failure -j $(JOBS) -R '^unit\.(mailbox_|llm_server)'
 
 demo: build
 	@bash scripts/demo

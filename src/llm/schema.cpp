@@ -721,6 +721,7 @@ struct Ctx {
   const Grammar& g;
   std::vector<Frame>& out;        // finished stacks, flattened
   std::vector<uint32_t>& ends;
+  bool closing = false;
   void emit(const Stack& s) {
     if (ends.size() >= tun::kMaxStacks) return;
     // The same stack twice (overlapping anyOf alternatives) is followed once.
@@ -916,7 +917,7 @@ void feed_stack(Ctx& cx, Stack& s, uint8_t c) {
             t.push_back(k);
             feed_stack(cx, t, c);
           }
-          if (n.additional >= 0) {
+          if (n.additional >= 0 && !cx.closing) {
             Frame k;
             k.kind = FK::Key;
             k.node = f.node;
@@ -942,7 +943,7 @@ void feed_stack(Ctx& cx, Stack& s, uint8_t c) {
         }
         if (f.phase == O_AfterValue) {
           if (c == '}' && all_req) { f.flags |= kClosed; cx.emit(s); return; }
-          if (c == ',' && more) { f.phase = O_AfterComma; f.flags &= uint8_t(~kSpace); cx.emit(s); return; }
+          if (c == ',' && more && (!cx.closing || !all_req)) { f.phase = O_AfterComma; f.flags &= uint8_t(~kSpace); cx.emit(s); return; }
           return;
         }
         return;  // in a key or value: the child takes bytes
@@ -952,14 +953,14 @@ void feed_stack(Ctx& cx, Stack& s, uint8_t c) {
         if (f.phase == A_Open || f.phase == A_AfterComma) {
           if (c == ']' && f.phase == A_Open && n.min_items == 0) { f.flags |= kClosed; cx.emit(s); return; }
           if (c == ' ' && f.phase == A_AfterComma && !(f.flags & kSpace)) { f.flags |= kSpace; cx.emit(s); return; }
-          if (f.a >= n.max_items) return;
+          if (f.a >= n.max_items || (cx.closing && f.phase == A_Open && n.min_items == 0)) return;
           f.phase = A_InValue;
           start_value(cx, s, n.items, c);
           return;
         }
         if (f.phase == A_AfterValue) {
           if (c == ']' && f.a >= n.min_items) { f.flags |= kClosed; cx.emit(s); return; }
-          if (c == ',' && f.a < n.max_items) { f.phase = A_AfterComma; f.flags &= uint8_t(~kSpace); cx.emit(s); return; }
+          if (c == ',' && f.a < n.max_items && (!cx.closing || f.a < n.min_items)) { f.phase = A_AfterComma; f.flags &= uint8_t(~kSpace); cx.emit(s); return; }
         }
         return;
       }
@@ -969,7 +970,7 @@ void feed_stack(Ctx& cx, Stack& s, uint8_t c) {
           bool ok = true;
           if (f.kind == FK::KeyLit) {  // some key in range not yet seen
             ok = false;
-            for (uint32_t i = lo; i <= hi; ++i) ok |= !(f.x >> i & 1);
+            for (uint32_t i = lo; i <= hi; ++i) ok |= !(f.x >> i & 1) && (!cx.closing || (n.required >> i & 1));
           }
           if (ok) {
             f.a = lo;
@@ -1039,6 +1040,8 @@ void feed_stack(Ctx& cx, Stack& s, uint8_t c) {
           }
           f.flags |= kClosed;
           if (!key) f.a = 0, f.b = 0, f.x = 0;  // a closed string's state no longer matters: merge equal stacks
+        } else if (cx.closing && f.a >= sn.min_len) {
+          return;  // closing: the string ends here
         } else if (c == '\\') {
           if (key) return;  // keys other than the schema's are written without escapes
           if (!str_char_ok(sn, f, 0, 0xFFFF)) return;
@@ -1070,6 +1073,7 @@ void feed_stack(Ctx& cx, Stack& s, uint8_t c) {
         return;
       }
       case FK::Num: {
+        if (cx.closing && can_end(g, f)) break;  // complete: no more digits
         Frame t = f;
         uint8_t p = 0xFF;
         const bool integer = n.k == NK::Int, bounded = n.lo != -INFINITY || n.hi != INFINITY;
@@ -1132,7 +1136,8 @@ bool stack_can_finish(const Grammar& g, Stack s) {
 void feed_state(const Grammar& g, const JsonMatcher::State& in, uint8_t c, JsonMatcher::State& out, Stack& scratch) {
   out.frames.clear();
   out.ends.clear();
-  Ctx cx{g, out.frames, out.ends};
+  out.closing = in.closing;
+  Ctx cx{g, out.frames, out.ends, in.closing};
   uint32_t begin = 0;
   for (uint32_t e : in.ends) {
     scratch.assign(in.frames.begin() + begin, in.frames.begin() + e);
@@ -1269,6 +1274,7 @@ std::string TokenConstraint::key() const {
     put(uint32_t(0xFFFFFFFF));
     begin = e;
   }
+  put(m_.st_.closing);
   return k;
 }
 

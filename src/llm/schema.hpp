@@ -64,7 +64,12 @@ class JsonMatcher {
   struct State {
     std::vector<Frame> frames;       // all stacks, one after another
     std::vector<uint32_t> ends;      // where each stack ends in `frames`
+    bool closing = false;            // only the shortest way to the end is open (set_closing)
   };
+  // Closing mode (when the token budget runs short): strings take no more characters than
+  // minLength asks, arrays and objects no more items or keys than required, numbers no more
+  // digits once complete, so the text ends within a few tokens of the required parts.
+  void set_closing(bool on) { st_.closing = on; }
 
  private:
   friend class TokenConstraint;
@@ -96,6 +101,7 @@ class TokenConstraint {
   // Appends an allowed token's bytes (an end token leaves the state as it is).
   void accept(int32_t id);
   bool must_finish() const { return m_.must_finish(); }
+  void set_closing(bool on) { m_.set_closing(on); }
   bool can_finish() const { return m_.can_finish(); }
 
  private:

@@ -210,6 +210,24 @@ TEST(SchemaMatch, RejectedFeedLeavesTheStateUnchanged) {
   EXPECT_TRUE(m.must_finish());
 }
 
+TEST(SchemaMatch, ClosingModeTakesTheShortestWayToTheEnd) {
+  JsonMatcher m(G(R"({"type":"object","properties":{"task":{"type":"string","minLength":1},"notes":{"type":"array"},
+                      "rationale":{"type":"string","minLength":2},"n":{"type":"integer"}},"required":["task","rationale","n"]})"));
+  ASSERT_TRUE(m.feed(R"({"task":"ab)"));
+  m.set_closing(true);
+  EXPECT_FALSE(m.feed("c"));                    // no more characters
+  EXPECT_TRUE(m.feed(R"(")"));
+  EXPECT_FALSE(m.feed(R"(,"notes")"));          // optional keys are closed
+  EXPECT_FALSE(m.feed(R"(,"other")"));          // so are additional ones
+  EXPECT_TRUE(m.feed(R"(,"rationale":"x)"));    // minLength 2 still holds
+  EXPECT_FALSE(m.feed(R"(")"));
+  EXPECT_TRUE(m.feed(R"(y","n":4)"));
+  EXPECT_FALSE(m.feed("2"));                    // complete numbers take no more digits
+  EXPECT_FALSE(m.feed(","));
+  EXPECT_TRUE(m.feed("}"));
+  EXPECT_TRUE(m.must_finish());
+}
+
 // The token constraint on the tiny byte-level vocabulary (every byte a token, a few merges).
 Tokenizer tiny() {
   static Bytes file = testgguf::tiny_llama();

@@ -1,0 +1,30 @@
+// httpd.cpp: finds and opens libpxos_httpd.so (the cpp-httplib plugin) for `llm serve`.
+#include "llm/httpd.hpp"
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "common/dynlib.hpp"
+
+namespace pxos::llm {
+
+Result<const HttpdApi*> open_httpd() {
+  std::string beside = "libpxos_httpd.so";
+  char exe[PATH_MAX];
+  if (ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1); n > 0) {
+    std::string p(exe, size_t(n));
+    beside = p.substr(0, p.rfind('/') + 1) + "libpxos_httpd.so";
+  }
+  const char* env = std::getenv("PXOS_HTTPD_PLUGIN");
+  auto lib = env && *env ? os::open_library({env}, "the HTTP server of `llm serve` (libpxos_httpd.so, cpp-httplib)")
+                         : os::open_library({beside, "libpxos_httpd.so"}, "the HTTP server of `llm serve` (libpxos_httpd.so, cpp-httplib)");
+  if (!lib) return std::unexpected(lib.error());
+  auto sym = os::library_symbol(**lib, "pxos_httpd_v1");
+  if (!sym) return std::unexpected(sym.error());
+  auto fn = reinterpret_cast<const HttpdApi* (*)()>(*sym);
+  return fn();
+}
+
+}  // namespace pxos::llm
