@@ -39,7 +39,7 @@ check-tsan: setup
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TARGETS)
 	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  $(TSAN_NOASLR) ctest --output-on-failure -j $(JOBS) -R '^unit\.(mailbox_|llm_server)'
+	  $(TSAN_NOASLR) ctest --output-on-failure -j $(JOBS) -R '^unit\.(mailbox_protocol|mailbox_server|mailbox_race|llm_server)$$'
 
 demo: build
 	@bash scripts/demo
