@@ -87,7 +87,10 @@ std::expected<ChatRequest, ApiError> parse_chat_request(std::string_view body) {
       for (size_t k = 0; k < c->size(); ++k) {
         const json& part = (*c)[k];
         const std::string pp = fmt::format("{}.content[{}]", p, k);
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+        // json::value() throws when "type" holds a non-string, so each member's type is checked first.
+        auto ty = part.is_object() ? part.find("type") : part.end();
+        if (!part.is_object() || ty == part.end() || !ty->is_string() || *ty != "text" || !part.contains("text") ||
+            !part["text"].is_string())
           return bad(pp, "only {\"type\": \"text\", \"text\": ...} content parts are supported", "unsupported_content");
         content += part["text"].get<std::string>();
       }
