@@ -193,7 +193,9 @@ def mailbox():
 
 # ---- boot phases ------------------------------------------------------------------------------
 def boot():
-    files = sorted(glob.glob(path("bench", "boot", "results", "*.txt")))
+    # bench/boot/run.sh's phase files; modules-*.txt (bench/boot/modules.sh) are tables, not phases
+    files = sorted(f for f in glob.glob(path("bench", "boot", "results", "*.txt"))
+                   if not os.path.basename(f).startswith("modules-"))
     if not files:
         return skip("boot.png", "no bench/boot/results/*.txt (bench/boot/run.sh > bench/boot/results/NAME.txt)")
     mach, cur = {}, None
@@ -237,16 +239,52 @@ def boot():
     save(fig, "boot.png")
 
 
-# ---- LLM decode speed -------------------------------------------------------------------------
+# ---- LLM tokens/s --------------------------------------------------------------------------------
 def llm():
-    files = sorted(glob.glob(path("bench", "llm", "results", "*.jsonl")))
-    if not files:
-        return skip("llm.png", "no bench/llm/results/*.jsonl yet")
-    rows = jsonl(files[-1])  # {"impl": ..., "tok_s": ...} per line
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.barh([r["impl"] for r in rows], [r["tok_s"] for r in rows], color="#2a9d8f")
-    ax.set_xlabel("decode tokens/s")
-    ax.set_title(f"LLM decode ({os.path.basename(files[-1])})", fontsize=10)
+    gpu_f = sorted(glob.glob(path("bench", "llm", "results", "*-h100-pxos_bench.json")))
+    peer_f = sorted(glob.glob(path("bench", "llm", "results", "*-h100-torch_peer.json")))
+    cpu_f = path("bench", "llm", "results", "peer_bench.txt")
+    if not gpu_f or not peer_f or not os.path.exists(cpu_f):
+        return skip("llm.png", "bench/llm/results/{*-h100-pxos_bench.json, *-h100-torch_peer.json, peer_bench.txt} missing "
+                    "(bench/llm/gpu.sh, bench/llm/peer.sh bench)")
+    px = json.load(open(gpu_f[-1]))
+    th = json.load(open(peer_f[-1]))
+    runs = {r["dtype"]: r for r in th["runs"]}
+    # CPU rows: "threads 1: pxos CPU reference prefill 16 tokens 5.43 tok/s, decode 64 tokens 3.75 tok/s"
+    cpu = {}
+    for line in open(cpu_f):
+        m = re.match(r"threads 1: (pxos CPU reference|llama\.cpp \S+)\s+prefill \d+ tokens ([\d.]+) tok/s, decode \d+ tokens ([\d.]+)", line)
+        if m:
+            cpu["pxos (CPU reference)" if m.group(1).startswith("pxos") else m.group(1)] = (float(m.group(2)), float(m.group(3)))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    gpu_rows = [("pxos WGSL", px["prefill"]["tok_s_wall"], px["decode"]["tok_s_wall"])]
+    for dt in ("float32", "float16"):
+        if dt in runs:
+            gpu_rows.append((f"transformers {dt}", runs[dt]["prefill_tok_s"], runs[dt]["decode_tok_s"]))
+    colours = ["#2a9d8f", "#e76f51", "#f4a261"]
+    for ax, k, title in ((axes[0], 1, f"prefill, {px['prefill']['tokens']}-token prompt"),
+                         (axes[1], 2, f"decode, {px['decode']['tokens']} tokens")):
+        names = [r[0] for r in gpu_rows]
+        vals = [r[k] for r in gpu_rows]
+        ax.barh(names, vals, color=colours[: len(vals)])
+        for y, v in enumerate(vals):
+            ax.text(v, y, f" {v:,.0f}", va="center", fontsize=7)
+        ax.set_xlabel("tokens/s")
+        ax.set_title(f"{px['device']}: {title}", fontsize=8)
+        ax.invert_yaxis()
+        ax.margins(x=0.25)
+    names = list(cpu)
+    c = axes[2]
+    yy = range(len(names))
+    c.barh([y - 0.2 for y in yy], [cpu[n][0] for n in names], height=0.4, color="#264653", label="prefill (16 tokens)")
+    c.barh([y + 0.2 for y in yy], [cpu[n][1] for n in names], height=0.4, color="#2a9d8f", label="decode (64 tokens)")
+    c.set_yticks(list(yy), names)
+    c.invert_yaxis()
+    c.set_xlabel("tokens/s")
+    c.set_title("CPU, 1 thread, 2-core development machine", fontsize=8)
+    c.legend(fontsize=7)
+    fig.suptitle("SmolLM2-135M-Instruct Q4_1: pxos against its peers, measured in the same runs", fontsize=10)
+    fig.tight_layout()
     save(fig, "llm.png")
 
 

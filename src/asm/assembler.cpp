@@ -38,7 +38,7 @@ struct Line {
 // needs only the names and ids, so it reads the table without linking the VM.
 struct HostName { std::string_view name; uint8_t id; };
 constexpr HostName kHostNames[] = {
-#define CAP(name, bit, doc)
+#define CAP(name, bit, dflt, doc)
 #define HOSTCALL(id, name, cap, pops, pushes, effect, doc) {#name, id},
 #include "vm/hostcalls.def"
 #undef HOSTCALL

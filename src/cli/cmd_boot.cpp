@@ -3,11 +3,13 @@
 
 #include <fmt/format.h>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "boot/boot.hpp"
 #include "cli/boot_kernel.hpp"
 #include "cli/command.hpp"
+#include "vm/hostcalls.hpp"
 
 namespace pxos::cli {
 // The hook lives with its one user; boot_kernel.cpp fills it when its row is built.
@@ -21,7 +23,27 @@ namespace {
 struct Opts {
   pxos::boot::Options o;
   std::string mailboxd_cmd;
+  bool json = false;
 };
+
+// --json: the whole report as one object on stdout (the modules' output is a field, so that
+// stdout stays one parsable document); figures the run did not reach are null.
+nlohmann::ordered_json report_json(const pxos::boot::Options& o, const pxos::boot::Report& r,
+                                   const std::optional<pxos::cli::ExtractedKernel>& k) {
+  auto ms = [](double v) { return v >= 0 ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+  nlohmann::ordered_json j = {{"passed", r.passed}, {"verdict", r.verdict()}, {"machine", o.machine}, {"accel", o.accel},
+                              {"qemu_status", r.qemu_status}, {"kernel_exit", r.kernel_exit}, {"timed_out", r.timed_out}};
+  if (k) j["kernel"] = {{"image", o.kernel}, {"key", k->key}, {"elf_bytes", k->bytes}, {"sha256", k->sha256}};
+  j["figures"] = nlohmann::ordered_json::object();
+  for (auto& [name, v] : r.stats) j["figures"][name] = v;
+  j["wall_hello_ms"] = ms(r.hello_ms);
+  j["wall_first_module_ms"] = ms(r.first_module_ms);
+  j["wall_total_ms"] = r.total_ms;
+  j["modules"] = o.modules;
+  j["module_failures"] = r.module_failures;
+  if (!o.modules.empty()) j["output"] = r.guest_out;
+  return j;
+}
 
 void run(const Opts& a) {
   using namespace pxos;
@@ -41,13 +63,15 @@ void run(const Opts& a) {
   // --kernel IMAGE.png: the kernel as a god pixel, extracted (verified) to a private temp file
   // that lives until the boot is over.
   std::optional<cli::ExtractedKernel> extracted;
+  const std::string kernel_arg = o.kernel;
+  if (a.json) o.quiet = true;  // nothing streams: stdout is the report
   if (!o.kernel.empty() && !o.iso) {
     if (!cli::kernel_extractor()) {
       if (o.kernel.ends_with(".png"))
         throw Failure(Error{Errc::Unsupported, "--kernel IMAGE.png: this pxos was built without the god-pixel module"});
     } else {
       extracted = must(cli::kernel_extractor()(o.kernel));
-      if (extracted) {
+      if (extracted && !a.json) {
         std::fprintf(stderr, "kernel: %s: key %s, %llu B ELF, sha256 %s verified; booting it from %s\n", o.kernel.c_str(),
                      extracted->key.c_str(), (unsigned long long)extracted->bytes, extracted->sha256.c_str(),
                      extracted->path.c_str());
@@ -56,9 +80,16 @@ void run(const Opts& a) {
     }
   }
   boot::Report r = must(boot::run(o));
+  if (a.json) {
+    boot::Options shown = o;
+    shown.kernel = kernel_arg;
+    std::printf("%s\n", report_json(shown, r, extracted).dump().c_str());
+  }
   // With modules, stdout is the modules' output alone (as `pxos run` prints it): the rest goes to stderr.
   FILE* info = o.modules.empty() ? stdout : stderr;
-  if (!o.quiet || o.modules.empty()) {
+  if (a.json) {
+    // the report above says it all
+  } else if (!o.quiet || o.modules.empty()) {
     std::fprintf(info, "\n%s\n", r.verdict().c_str());
     if (!r.stats.empty()) {
       std::fprintf(info, "figures (kernel TSC; wall clock from QEMU start):\n");
@@ -95,10 +126,11 @@ static pxos::cli::Register reg(80, [](CLI::App& app) {
   s->add_option("--accel", a->o.accel, "tcg (default) | kvm | auto (kvm when /dev/kvm is usable)")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   s->add_option("--append", a->o.append, "kernel command line (e.g. mbtimeout=100)");
   s->add_flag("--quiet", a->o.quiet, "do not stream the serial console and mailboxd output");
+  s->add_flag("--json", a->json, "print the verdict, figures and module output as one JSON object on stdout (implies --quiet)");
   s->add_option("--module", a->o.modules, "boot module(s), run in order by the kernel's PixelVM in ring 3: FILE.pxi, FILE.pxasm, "
                 "a god-pixel key / self-bootstrapping PNG, or ARCHIVE.pxa:ENTRY; stdout is then their output")
       ->expected(1, -1);
-  s->add_option("--grant", a->o.grant, "capability for modules without a manifest (clock, random, input are granted)");
+  s->add_option("--grant", a->o.grant, fmt::format("capability for modules without a manifest ({} are granted)", pxos::vm::cap_list(pxos::vm::kDefaultCaps)));
   s->add_option("--seed", a->o.seed, "seed of the modules' random host calls (default: pxos run's)");
   s->add_option("--max-steps", a->o.max_steps, "fuel of each module without a manifest (0: unlimited)");
   s->add_option("--max-output", a->o.max_output, "output bytes of each module without a manifest (0: unlimited)");

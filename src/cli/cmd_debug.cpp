@@ -85,7 +85,7 @@ extern "C" void on_sigint(int) { g_interrupted = 1; }
 
 vm::HostEnv make_env(const DebugArgs& a) {
   vm::HostEnv env;
-  env.granted = vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random) | vm::cap_bit(vm::Cap::input);
+  env.granted = vm::kDefaultCaps;
   env.granted |= must(vm::parse_caps(a.grant, "--grant"));
   env.granted &= ~must(vm::parse_caps(a.deny, "--deny"));
   return env;
@@ -95,7 +95,7 @@ void common_flags(CLI::App* s, DebugArgs& a) {
   s->add_option("--commands", a.commands, "read the commands from FILE (a script; one command a line, # comments)");
   s->add_option("--max-steps", a.max_steps, "stop with a trap after N instructions")->check(at_least("--max-steps"));
   s->add_option("--memory-words", a.memory_words, "data memory size in words (default 1024, max 65536)");
-  s->add_option("--grant", a.grant, "grant a capability (clock, random and input are granted by default)");
+  s->add_option("--grant", a.grant, fmt::format("grant a capability ({} are granted by default)", vm::cap_list(vm::kDefaultCaps)));
   s->add_option("--deny", a.deny, "deny a capability");
 }
 

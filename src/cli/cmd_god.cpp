@@ -11,6 +11,7 @@
 #include "cli/command.hpp"
 #include "cli/loader.hpp"
 #include "common/fs.hpp"
+#include "common/progress.hpp"
 #include "godpixel/bench.hpp"
 #include "godpixel/config.hpp"
 #include "godpixel/generators.hpp"
@@ -133,7 +134,10 @@ Register reg(50, [](CLI::App& app) {
       if (*method == "seed") g = seed_spec(*in);
       else input = load_input(*in);
       god::Store st = must(god::Store::open(d, true, env_bits()));
+      ProgressBar bar;  // a terminal only, big payloads only
+      bar.step("storing (SHA-256, zstd)", input.payload.size());
       r = *method == "seed" ? must(st.put_seed(g)) : must(st.put(input.payload, input.kind));
+      bar.clear();
       god::GodImage k;
       k.key = r.entry.key;
       k.method = r.entry.method;
@@ -192,9 +196,13 @@ Register reg(50, [](CLI::App& app) {
     s->callback([=] {
       Input i = load_input(*in);
       unsigned bits = env_bits().value_or(god::kDefaultKeyBits);
+      ProgressBar bar;  // a terminal only, big payloads only
+      bar.step("compressing and encoding the image", i.payload.size());
       Bytes png = must(god::encode_bootstrap_image(i.payload, i.kind, bits));
       std::string o = out->empty() ? std::filesystem::path(*in).replace_extension(".self.png").string() : *out;
+      bar.step("writing", png.size());
       must(write_file_atomic(o, png));
+      bar.clear();
       god::GodImage g = must(god::decode_god_image(png, o));
       fmt::print("key {}  pixel {}  -> {} ({}x{} RGBA, {} B file)\n", god::key_hex(g.key), pixel_text(g.key), o,
                  g.width, g.height, png.size());

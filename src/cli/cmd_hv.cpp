@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "cli/mailbox_link.hpp"
 #include "common/fs.hpp"
+#include "common/progress.hpp"
 #include "hv/archive.hpp"
 #include "hv/hypervisor.hpp"
 #include "hv/pack.hpp"
@@ -37,7 +38,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono
 struct PolicyArgs {
   std::vector<std::string> grant, deny;
   void add(CLI::App* s) {
-    s->add_option("--grant", grant, "grant a capability the manifest asks for (repeatable; default policy: clock, random)")
+    s->add_option("--grant", grant, fmt::format("grant a capability the manifest asks for (repeatable; default policy: {})", vm::cap_list(hv::kDefaultGrants)))
         ->allow_extra_args(false)
         ->delimiter(',');
     s->add_option("--deny", deny, "deny a capability (repeatable; wins over --grant and the default policy)")
@@ -83,7 +84,10 @@ Register reg_archive(40, [](CLI::App& app) {
   cs->add_option("dir", c->dir, "the directory to pack")->required();
   cs->add_flag("--validate", c->validate, "run the hypervisor's checks (except the policy) and write nothing if one fails");
   cs->callback([c] {
-    hv::Archive ar = must(hv::pack_directory(c->dir));
+    ProgressBar bar;  // a terminal only; nothing for small inputs
+    hv::Archive ar = must(hv::pack_directory(c->dir, bar.feed()));
+    uint64_t bytes = 0;
+    for (const auto& e : ar.entries) bytes += e.data.size();
     // The manifest always gets hv validate's strict parse and runtime check: an archive whose
     // manifest can never load is refused here, not at its first run. (--validate adds the
     // module, link and entrypoint checks.)
@@ -93,13 +97,17 @@ Register reg_archive(40, [](CLI::App& app) {
       hv::Manifest man = must(hv::parse_manifest(text, where));
       must(hv::check_runtime(man, where));
     }
+    bar.step("hashing and encoding the PNG", bytes);
     Bytes png = must(hv::encode_pxa(ar));
     if (c->validate) {
+      bar.step("validating", bytes);
       hv::ValidateOptions vo;
       vo.check_policy = false;
       must(hv::open_image(png, c->out, vo));
     }
+    bar.step("writing", png.size());
     must(write_file_atomic(c->out, png));
+    bar.clear();
     size_t nmod = ar.modules().size();
     // The index hash names the contents (the same in archive list and hv list); sha256sum hashes
     // the PNG file, whose bytes also depend on the encoder.

@@ -93,7 +93,7 @@ void run(const Opts& o) {
     if (!cli::module_source_factory())
       throw Failure({Errc::Unsupported, "mailboxd --module: this pxos was built without the module loader (hv, asm)"});
     cli::BootDefaults d;
-    d.caps = vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random) | vm::cap_bit(vm::Cap::input) |
+    d.caps = vm::kDefaultCaps |
              must(vm::parse_caps(o.grant, "--grant"));  // pxos run's defaults, plus what is granted
     d.seed = o.seed;
     d.max_steps = o.max_steps;
@@ -232,7 +232,7 @@ static pxos::cli::Register reg(70, [](CLI::App& app) {
   s->add_option("--cpu", o->cpu, "pin the serving thread to this CPU");
   s->add_flag("--quiet", o->quiet, "no start-up line and no exit statistics");
   s->add_option("--module", o->modules, "boot module for the kernel's MODULE requests, in order: FILE.pxi, FILE.pxasm, a god-pixel key PNG, or ARCHIVE.pxa:ENTRY (repeatable)");
-  s->add_option("--grant", o->grant, "capability for boot modules without a manifest (clock, random, input are granted)");
+  s->add_option("--grant", o->grant, fmt::format("capability for boot modules without a manifest ({} are granted)", vm::cap_list(vm::kDefaultCaps)));
   s->add_option("--seed", o->seed, "seed of the boot modules' random host calls (default: pxos run's)");
   s->add_option("--max-steps", o->max_steps, "fuel of each boot module without a manifest (0: unlimited)");
   s->add_option("--max-output", o->max_output, "output bytes of each boot module without a manifest (0: unlimited)");

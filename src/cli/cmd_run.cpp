@@ -89,7 +89,7 @@ Register reg(20, [](CLI::App& app) {
   s->add_option("--timeout-ms", a->timeout_ms, "stop after this much wall time (default: none)")->check(at_least("--timeout-ms"));
   s->add_option("--memory-words", a->memory_words, "data memory size in words (default 1024, max 65536)");
   s->add_option("--seed", a->seed, "seed of the random host call (default: fixed)");
-  s->add_option("--grant", a->grant, "grant a capability (clock, random and input are granted by default)");
+  s->add_option("--grant", a->grant, fmt::format("grant a capability ({} are granted by default)", vm::cap_list(vm::kDefaultCaps)));
   s->add_option("--deny", a->deny, "deny a capability");
   s->add_flag("--trace", a->trace, "print each executed instruction and the stack to stderr (docs/debugging.md)");
   s->add_flag("--trace-json", a->trace_json, "the trace as one JSON object per line, for tools");
@@ -117,7 +117,7 @@ Register reg(20, [](CLI::App& app) {
                                                          a->raw ? ", as --raw asks" : "; --no-raw refuses raw input")});
     vm::Program prog = must(std::move(loaded_prog));
     vm::HostEnv env;
-    env.granted = vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random) | vm::cap_bit(vm::Cap::input);
+    env.granted = vm::kDefaultCaps;
     env.granted |= must(vm::parse_caps(a->grant, "--grant"));
     env.mailbox = must(connect_mailbox(a->mailbox));  // checked before the first instruction
     if (env.mailbox) env.granted |= vm::cap_bit(vm::Cap::mailbox);

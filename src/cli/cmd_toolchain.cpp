@@ -124,7 +124,7 @@ Register reg(10, [](CLI::App& app) {
         for (const vm::HostCall* hc : vm::host_table())
           if (hc)
             fmt::print("{:>3}  {:<13} {:<8} ( {} )  {}\n", hc->id, hc->name, vm::cap_name(hc->cap), hc->effect, hc->doc);
-        fmt::print("\ncapabilities (pxos run grants clock, random and input; --grant/--deny change that):\n");
+        fmt::print("\ncapabilities (pxos run and hv grant {}; --grant/--deny change that):\n", vm::cap_list(vm::kDefaultCaps));
         for (vm::Cap c : vm::all_caps()) fmt::print("  {:<8} {}\n", vm::cap_name(c), vm::cap_doc(c));
         return;
       }

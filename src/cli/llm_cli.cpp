@@ -9,31 +9,6 @@
 
 namespace pxos::cli::llmcli {
 
-ProgressBar::ProgressBar() : tty_(::isatty(2) == 1) {}
-ProgressBar::~ProgressBar() { clear(); }
-
-void ProgressBar::operator()(uint64_t done, uint64_t total, const char* phase) {
-  if (!tty_ || (total < kMinBytes && total > 1)) return;
-  const int pct = total ? int(done * 100 / total) : 0;
-  if (pct == last_pct_ && last_phase_ == phase) return;
-  last_pct_ = pct;
-  last_phase_ = phase;
-  constexpr int kWidth = 30;
-  std::string bar(size_t(pct * kWidth / 100), '#');
-  bar.resize(kWidth, '.');
-  if (total > 1) fmt::print(stderr, "\r{:<20} [{}] {:3}% {:.1f} MB", phase, bar, pct, double(total) / 1e6);
-  else fmt::print(stderr, "\r{:<20} {:<50}", phase, "...");
-  std::fflush(stderr);
-  drawn_ = true;
-}
-
-void ProgressBar::clear() {
-  if (!drawn_) return;
-  fmt::print(stderr, "\r{:<80}\r", "");
-  std::fflush(stderr);
-  drawn_ = false;
-}
-
 CLI::Validator act_quant_check() {
   return CLI::Validator(
       [](std::string& v) -> std::string {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/command.hpp"
+#include "common/progress.hpp"
 #include "llm/forward_cpu.hpp"
 #include "llm/forward_gpu.hpp"
 #include "llm/sampler.hpp"
@@ -13,23 +14,8 @@
 
 namespace pxos::cli::llmcli {
 
-// A one-line bar on stderr, redrawn when the percentage moves; nothing when stderr is not a
-// terminal or the work is small (below kMinBytes), so scripts and tests see clean output.
-class ProgressBar {
- public:
-  static constexpr uint64_t kMinBytes = 16u << 20;
-  ProgressBar();
-  ~ProgressBar();
-  void operator()(uint64_t done, uint64_t total, const char* phase);
-  llm::Progress feed() { return [this](uint64_t d, uint64_t t, const char* p) { (*this)(d, t, p); }; }
-  void clear();
-
- private:
-  bool tty_;
-  int last_pct_ = -1;
-  std::string last_phase_;
-  bool drawn_ = false;
-};
+// The bar is common/progress.hpp's: on a terminal only, nothing for small work.
+using ProgressBar = pxos::ProgressBar;
 
 // The engine flags every generating command takes.
 struct EngineFlags {

@@ -4,10 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
 
+#include "common/progress.hpp"
 #include "gpu/half.hpp"
 #include "gpu/ops.hpp"
 #include "gpu/reference.hpp"
@@ -32,12 +34,23 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// One submission per timed repetition (GPU timestamps when the adapter has them, else the wall
+// clock of that submission), so the median is over repetitions and a terminal sees each one
+// finish, with an ETA from the wall time per repetition so far.
 Result<std::pair<double, double>> time_launch(Launch& L, int reps, bool* ts) {
   if (auto r = L.run(kWarmup, false); !r) return std::unexpected(r.error());
-  auto t = L.run(reps, true);
-  if (!t) return std::unexpected(t.error());
-  *ts = t->gpu_timestamps;
-  return std::pair{median(t->ms), *std::min_element(t->ms.begin(), t->ms.end())};
+  ProgressBar bar;
+  std::vector<double> ms;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) {
+    auto t = L.run(1, true);
+    if (!t) return std::unexpected(t.error());
+    *ts = t->gpu_timestamps;
+    ms.insert(ms.end(), t->ms.begin(), t->ms.end());
+    double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    bar.count(uint64_t(i + 1), uint64_t(reps), "  repetition", spent / (i + 1) * (reps - i - 1));
+  }
+  return std::pair{median(ms), *std::min_element(ms.begin(), ms.end())};
 }
 
 // Rows [r0, r0+cnt) of an op output vs reference rows.

@@ -96,12 +96,7 @@ std::string refusal_hint(const Policy& p, vm::CapSet declared, vm::Cap c) {
 
 }  // namespace
 
-std::string cap_list(vm::CapSet s) {
-  std::string out;
-  for (auto c : vm::all_caps())
-    if (s & vm::cap_bit(c)) out += fmt::format("{}{}", out.empty() ? "" : ", ", vm::cap_name(c));
-  return out.empty() ? "none" : out;
-}
+std::string cap_list(vm::CapSet s) { return vm::cap_list(s); }
 
 const EntryInfo* Image::entry(std::string_view n) const {
   for (const auto& e : entries)

@@ -20,7 +20,28 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Status add_data(const fs::path& root, const fs::path& dir, std::vector<Entry>& out) {
+// Bytes read so far against the bytes of every regular file under DIR (a pre-pass of stats):
+// the progress line's figures.
+struct Reading {
+  const ProgressFeed& progress;
+  uint64_t done = 0, total = 0;
+  Result<Bytes> read(const fs::path& p) {
+    auto bytes = read_file(p.string());
+    if (bytes && progress) progress(done += bytes->size(), total, "reading");
+    return bytes;
+  }
+};
+
+uint64_t tree_bytes(const std::string& dir) {
+  std::error_code ec;
+  uint64_t n = 0;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end;
+       it.increment(ec))
+    if (it->is_regular_file(ec)) n += it->file_size(ec);
+  return n;
+}
+
+Status add_data(const fs::path& root, const fs::path& dir, std::vector<Entry>& out, Reading& rd) {
   std::error_code ec;
   std::vector<fs::path> items;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) items.push_back(it->path());
@@ -33,11 +54,11 @@ Status add_data(const fs::path& root, const fs::path& dir, std::vector<Entry>& o
     if (ec) return failf(Errc::Io, "{}: {}", p.string(), ec.message());
     if (fs::is_symlink(st)) return failf(Errc::Io, "{}: is a symlink (archives hold only regular files)", p.string());
     if (fs::is_directory(st)) {
-      if (auto s = add_data(root, p, out); !s) return s;
+      if (auto s = add_data(root, p, out, rd); !s) return s;
       continue;
     }
     if (!fs::is_regular_file(st)) return failf(Errc::Io, "{}: not a regular file", p.string());
-    auto bytes = read_file(p.string());
+    auto bytes = rd.read(p);
     if (!bytes) return std::unexpected(bytes.error());
     Entry e;
     e.type = EntryType::Data;
@@ -51,9 +72,11 @@ Status add_data(const fs::path& root, const fs::path& dir, std::vector<Entry>& o
 
 }  // namespace
 
-Result<Archive> pack_directory(const std::string& dir) {
+Result<Archive> pack_directory(const std::string& dir, const ProgressFeed& progress) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return failf(Errc::Io, "{}: not a directory", dir);
+  Reading rd{progress};
+  if (progress) rd.total = tree_bytes(dir);
   std::vector<fs::path> items;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) items.push_back(it->path());
   if (ec) return failf(Errc::Io, "{}: {}", dir, ec.message());
@@ -70,7 +93,7 @@ Result<Archive> pack_directory(const std::string& dir) {
     if (ec) return failf(Errc::Io, "{}: {}", path, ec.message());
     if (fs::is_symlink(st)) return failf(Errc::Io, "{}: is a symlink (archives hold only regular files)", path);
     if (fname == "data" && fs::is_directory(st)) {
-      if (auto s = add_data(p, p, data); !s) return std::unexpected(s.error());
+      if (auto s = add_data(p, p, data, rd); !s) return std::unexpected(s.error());
       continue;
     }
     std::string ext = p.extension().string(), stem = p.stem().string();
@@ -80,7 +103,7 @@ Result<Archive> pack_directory(const std::string& dir) {
     if (!fs::is_regular_file(st) || (fname != kManifestName && !is_mod))
       return failf(Errc::ArchiveInvalid, "{}: not part of an archive (a directory holds manifest.json, *.pxasm, *.pxi and data/)",
                    path);
-    auto bytes = read_file(path);
+    auto bytes = rd.read(p);
     if (!bytes) return std::unexpected(bytes.error());
     if (fname == kManifestName) {
       manifest = Entry{EntryType::Manifest, std::string(kManifestName), std::move(*bytes), {}, 0};

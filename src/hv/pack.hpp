@@ -10,11 +10,13 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/progress.hpp"
 #include "hv/archive.hpp"
 
 namespace pxos::hv {
 
-Result<Archive> pack_directory(const std::string& dir);
+// progress: (bytes read so far, bytes of all regular files under DIR, "reading").
+Result<Archive> pack_directory(const std::string& dir, const ProgressFeed& progress = {});
 // Writes every entry under DIR (created if missing); refuses to write through a symlink.
 Status extract_archive(const Archive& a, const std::string& dir);
 

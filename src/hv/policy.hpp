@@ -29,9 +29,9 @@ inline constexpr uint64_t kMaxOutputBytes = uint64_t(1) << 40;
 inline constexpr uint64_t kMaxTimeoutMs = 7ull * 24 * 3600 * 1000;  // a week
 
 // --- capabilities ---
-// Granted without --grant when the manifest asks for them: the clock and the run's seeded RNG
-// reveal nothing outside the sandbox but time. input (stdin) and mailbox (devices) must be
-// granted explicitly. A capability the manifest does not declare is never granted.
-inline constexpr vm::CapSet kDefaultGrants = vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random);
+// Granted without --grant when the manifest asks for them: the same defaults as pxos run
+// (hostcalls.def marks them: clock, the seeded RNG, the user's stdin). Devices (mailbox, gpu)
+// must be granted explicitly. A capability the manifest does not declare is never granted.
+inline constexpr vm::CapSet kDefaultGrants = vm::kDefaultCaps;
 
 }  // namespace pxos::hv

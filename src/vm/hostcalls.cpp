@@ -46,14 +46,14 @@ static_assert(fits_arg_buffers(), "a host call pops or pushes more than Machine:
 
 struct CapInfo { Cap cap; std::string_view name, doc; };
 constexpr CapInfo kCaps[] = {
-#define CAP(name, bit, doc) {Cap::name, #name, doc},
+#define CAP(name, bit, dflt, doc) {Cap::name, #name, doc},
 #define HOSTCALL(...)
 #include "vm/hostcalls.def"
 #undef CAP
 #undef HOSTCALL
 };
 constexpr Cap kCapList[] = {
-#define CAP(name, bit, doc) Cap::name,
+#define CAP(name, bit, dflt, doc) Cap::name,
 #define HOSTCALL(...)
 #include "vm/hostcalls.def"
 #undef CAP
@@ -132,6 +132,13 @@ std::string_view cap_doc(Cap c) {
   return "";
 }
 std::span<const Cap> all_caps() { return kCapList; }
+
+std::string cap_list(CapSet s) {
+  std::string out;
+  for (auto c : all_caps())
+    if (s & cap_bit(c)) out += fmt::format("{}{}", out.empty() ? "" : ", ", cap_name(c));
+  return out.empty() ? "none" : out;
+}
 
 Result<CapSet> parse_caps(std::span<const std::string> names, std::string_view flag) {
   CapSet s = 0;

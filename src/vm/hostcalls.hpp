@@ -18,7 +18,7 @@ namespace pxos::vm {
 class Machine;
 
 enum class Cap : uint8_t {
-#define CAP(name, bit, doc) name = bit,
+#define CAP(name, bit, dflt, doc) name = bit,
 #define HOSTCALL(...)
 #include "vm/hostcalls.def"
 #undef CAP
@@ -26,10 +26,19 @@ enum class Cap : uint8_t {
 };
 using CapSet = uint32_t;
 constexpr CapSet cap_bit(Cap c) { return CapSet(1) << uint8_t(c); }
+// What every command grants without --grant: the rows of hostcalls.def marked so.
+inline constexpr CapSet kDefaultCaps = 0
+#define CAP(name, bit, dflt, doc) | (dflt ? cap_bit(Cap::name) : 0)
+#define HOSTCALL(...)
+#include "vm/hostcalls.def"
+#undef CAP
+#undef HOSTCALL
+    ;
 std::optional<Cap> cap_lookup(std::string_view name);
 std::string_view cap_name(Cap c);
 std::string_view cap_doc(Cap c);
 std::span<const Cap> all_caps();
+std::string cap_list(CapSet s);  // "clock, random" or "none"
 // Capability names (as given to --grant/--deny) to a set; an unknown name is an error that
 // lists the known ones. `flag` prefixes the message.
 Result<CapSet> parse_caps(std::span<const std::string> names, std::string_view flag);

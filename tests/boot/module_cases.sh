@@ -165,6 +165,32 @@ case "$CASE" in
     has "gpu: bad buffer offsets: buffer 0 [1000, 1000+100) is outside memory (1024 words)"
     printf '1\n' | cmp -s - "$OUT/out" || fail "the next module did not run"
     ;;
+  json)
+    # --json: one object on stdout, the modules' output a field of it; a failing boot still
+    # prints its report, then one line on stderr and the module's exit status.
+    asm a '    PUSH 1\n    PRINT\n    HALT\n'
+    asm hostile '    PUSH 7\n    PUSH 100000\n    STOREI\n    HALT\n'
+    boot --json --module "$OUT/a.pxi"
+    [ "$rc" = 0 ] || fail "exit $rc, expected 0"
+    python3 - "$OUT/out" <<'PY' || fail "good boot's JSON: $(head -c 600 "$OUT/out")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["passed"] is True and j["output"] == "1\n" and j["module_failures"] == [], j
+assert j["machine"] == "q35" and j["accel"] == "tcg" and j["kernel_exit"] >= 0, j
+assert j["figures"]["phase_first_module_instruction_ns"] > 0 and j["wall_total_ms"] > 0, j
+assert j["wall_first_module_ms"] is None or j["wall_first_module_ms"] > 0, j
+PY
+    boot --json --module "$OUT/hostile.pxi" "$OUT/a.pxi"
+    [ "$rc" = 6 ] || fail "exit $rc, expected 6 (trap)"
+    python3 - "$OUT/out" <<'PY' || fail "failed boot's JSON: $(head -c 600 "$OUT/out")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["passed"] is False and j["output"] == "1\n" and len(j["module_failures"]) == 1, j
+assert "trap" in j["module_failures"][0], j
+PY
+    [ "$(wc -l <"$OUT/err")" = 1 ] || fail "stderr is not one line: $(cat "$OUT/err")"
+    last_line | grep -qF "pxos: boot: module 0 ($OUT/hostile.pxi): trap:" || fail "last line: $(last_line)"
+    ;;
   *)
     echo "unknown case $CASE"
     exit 2

@@ -111,9 +111,9 @@ json_ok god-ls-empty-json "j['keys']==[]" "$PXOS" god ls --json --store "$T/nost
 # archives: archive list, hv list, hv validate (valid and invalid)
 "$PXOS" archive create "$T/demo.pxa" "$SRC/examples/demo-archive" >/dev/null
 json_ok archive-list-json "len(j['entries'])==4 and all(len(e['sha256'])==64 for e in j['entries']) and j['index_sha256']!=j['file_sha256']" "$PXOS" archive list --json "$T/demo.pxa"
-json_ok hv-list-json "[e['name'] for e in j['entrypoints']][0]=='default' and any(e['grant_needed']==['input'] for e in j['entrypoints'])" "$PXOS" hv list --json "$T/demo.pxa"
-json_ok hv-validate-json "j['status']=='valid' and len(j['checks'])==7 and all(c['status']=='ok' for c in j['checks'])" "$PXOS" hv validate --json --grant input "$T/demo.pxa"
-"$PXOS" hv validate --json "$T/demo.pxa" >"$T/inv.json" 2>/dev/null; rc=$?
+json_ok hv-list-json "[e['name'] for e in j['entrypoints']][0]=='default' and all(e['grant_needed']==[] for e in j['entrypoints']) and any(e['needs']==['input'] for e in j['entrypoints'])" "$PXOS" hv list --json "$T/demo.pxa"
+json_ok hv-validate-json "j['status']=='valid' and len(j['checks'])==7 and all(c['status']=='ok' for c in j['checks'])" "$PXOS" hv validate --json "$T/demo.pxa"
+"$PXOS" hv validate --json --deny input "$T/demo.pxa" >"$T/inv.json" 2>/dev/null; rc=$?
 check hv-validate-json-invalid python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j['status']=='invalid' and j['error']['exit_status']==8 and j['checks'][-1]['status']=='fail' and $rc==8 else 1)" "$T/inv.json"
 printf '{"name": oops}\n' >"$T/m.json"; mkdir -p "$T/badar"; cp "$T/m.json" "$T/badar/manifest.json"; printf 'start:\n HALT\n' >"$T/badar/main.pxasm"
 expect_fail archive-create-bad-manifest 9 "badar/manifest.json: line 1, column" "$PXOS" archive create "$T/bad.pxa" "$T/badar"
@@ -222,6 +222,28 @@ printf '\x01\x2a\x00\x00' >"$T/trunc.bin"
 expect_fail seed-truncated 5 "trunc.bin: offset 0x0000: PUSH operand truncated" "$PXOS" run "$T/trunc.bin"
 : >"$T/empty.bin"
 expect_fail seed-empty 4 "empty.bin" "$PXOS" run "$T/empty.bin"
+
+# ---- progress on long work: drawn on a terminal (script(1) gives one), never into a pipe ----
+mkdir -p "$T/big/data"
+cp "$SRC"/examples/demo-archive/* "$T/big/"
+head -c 17000000 /dev/zero >"$T/big/data/blob.bin"  # above the bar's 16 MiB threshold
+"$PXOS" archive create "$T/big.pxa" "$T/big" >"$T/out" 2>"$T/err"
+check progress-pipe-status [ $? -eq 0 ]
+check progress-pipe-quiet [ ! -s "$T/err" ]
+check progress-pipe-result grep -q "index sha256" "$T/out"
+script -qec "'$PXOS' archive create '$T/big2.pxa' '$T/big'" /dev/null >"$T/tty" 2>&1
+check progress-tty-bar grep -q "reading .*100%" "$T/tty"
+check progress-tty-step grep -q "hashing and encoding the PNG" "$T/tty"
+check progress-tty-result grep -q "index sha256" "$T/tty"
+check progress-same-archive cmp -s "$T/big.pxa" "$T/big2.pxa"
+# small work draws nothing, even on a terminal
+script -qec "'$PXOS' archive create '$T/small.pxa' '$SRC/examples/demo-archive'" /dev/null >"$T/tty" 2>&1
+check progress-tty-small [ "$(grep -c 'reading' "$T/tty")" = 0 ]
+# gpu bench: each repetition with an ETA, on a terminal
+script -qec "'$PXOS' gpu bench relu --n 64 --cols 64 --reps 3" /dev/null >"$T/tty" 2>&1
+check progress-gpu-reps grep -q "repetition 3/3, ETA" "$T/tty"
+"$PXOS" gpu bench relu --n 64 --cols 64 --reps 3 >"$T/out" 2>"$T/err"
+check progress-gpu-pipe [ "$(grep -c 'repetition' "$T/err")" = 0 ]
 
 echo "cli_habits: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -47,16 +47,18 @@ ok "re-create" "$PXOS" archive create "$work/demo2.pxa" "$work/x"
 ok "re-list" "$PXOS" archive list "$work/demo2.pxa"
 [ "$(grep 'archive sha256' "$work/out")" = "$hash1" ] || fail "extract + create changed the archive hash"
 
-bad "validate, input not granted" 8 "the manifest requires capability 'input', which is not granted" "$PXOS" hv validate "$demo"
-has "validate fail" "FAIL  capabilities"
-ok "validate --grant input" "$PXOS" hv validate "$demo" --grant input
+# The shipped demo validates under the default policy (pxos run's: clock, random, input).
+ok "validate, default policy" "$PXOS" hv validate "$demo"
 [ "$(grep -c '^ok ' "$work/out")" = 7 ] || fail "validate: expected 7 ok checks: $(cat "$work/out")"
 has "validate" "valid"
+bad "validate, input denied" 8 "the manifest requires capability 'input', which is not granted: it is denied by --deny input" "$PXOS" hv validate "$demo" --deny input
+has "validate fail" "FAIL  capabilities"
+[ "$(grep -c 'FAIL  capabilities' "$work/out")" = 1 ] || fail "validate: FAIL printed more than once: $(cat "$work/out")"
 
 ok "hv list" "$PXOS" hv list "$demo"
 has "hv list" "main:start"
 has "hv list" "needs: input (host calls: read_int)"
-has "hv list" "run with --grant input"
+has "hv list" "runs under the default policy"
 has "hv list" "1000000 steps, 65536 output bytes, 1024 memory words, 2000 ms"
 
 ok "run default" "$PXOS" hv run "$demo"
@@ -66,9 +68,9 @@ expected=$'countdown:\n3\n2\n1\nliftoff\nprimes below 50, then how many lie belo
 ok "run countdown" "$PXOS" hv run "$demo" countdown
 [ "$(cat "$work/out")" = $'5\n4\n3\n2\n1\nliftoff' ] || fail "run countdown: $(cat "$work/out")"
 bad "unknown entry" 11 "(available: countdown, default, echo, lucky, sieve, timed)" "$PXOS" hv run "$demo" nosuch
-bad "echo refused" 8 "pass --grant input" "$PXOS" hv run "$demo" echo
+bad "echo refused" 8 "denied by --deny input" "$PXOS" hv run "$demo" echo --deny input
 [ -s "$work/out" ] && fail "echo refused: something ran"
-run bash -c "printf '5\n-7\n' | '$PXOS' hv run '$demo' echo --grant input"
+run bash -c "printf '5\n-7\n' | '$PXOS' hv run '$demo' echo"
 [ "$rc" = 0 ] && [ "$(cat "$work/out")" = $'10\n-14' ] || fail "echo granted: rc $rc: $(cat "$work/out" "$work/err")"
 ok "lucky 3" "$PXOS" hv run "$demo" lucky --seed 3; l3=$(cat "$work/out")
 ok "lucky 3 again" "$PXOS" hv run "$demo" lucky --seed 3; [ "$(cat "$work/out")" = "$l3" ] || fail "--seed not reproducible"

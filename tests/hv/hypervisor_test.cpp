@@ -129,10 +129,8 @@ TEST(Hypervisor, DemoEntrypointsRun) {
 }
 
 TEST(Hypervisor, SeededRandomIsReproducible) {
-  auto o = open(demo_png());
-  ASSERT_FALSE(o.img);  // input is declared but not granted by the default policy
   ValidateOptions vo;
-  vo.entry = "lucky";  // ... which does not matter for an entry that does not need it
+  vo.entry = "lucky";
   auto o2 = open(demo_png(), vo);
   ASSERT_TRUE(o2.img) << o2.img.error().detail;
   auto a = run_entry(*o2.img, "lucky", {}, 7), b = run_entry(*o2.img, "lucky", {}, 7), c = run_entry(*o2.img, "lucky", {}, 8);
@@ -161,26 +159,25 @@ TEST(Hypervisor, CapabilityPolicy) {
   auto o = open(demo_png(), vo);
   ASSERT_TRUE(o.img);
   const Image& img = *o.img;
-  // input is not in the default policy: refused before the first instruction, naming the capability.
-  auto r = run_entry(img, "echo");
-  ASSERT_FALSE(r.out);
-  EXPECT_EQ(r.out.error().code, Errc::CapabilityDenied);
-  EXPECT_HAS(r.out.error().detail, "entry 'echo' needs capability 'input' (main.pxasm:");
-  EXPECT_HAS(r.out.error().detail, "(read_int)), which is not granted: the default policy grants only clock, random: pass --grant input");
-  // Granted: it reads its input.
+  // input is in the default policy (the same as pxos run's): echo reads what it is given.
   std::FILE* in = std::tmpfile();
   std::fputs("21\n-4\n", in);
   std::rewind(in);
-  Policy grant;
-  grant.grant = vm::cap_bit(vm::Cap::input);
-  auto ok = run_entry(img, "echo", grant, {}, in);
+  auto ok = run_entry(img, "echo", {}, {}, in);
   std::fclose(in);
   ASSERT_TRUE(ok.out) << ok.out.error().detail;
   EXPECT_TRUE(ok.out->result.halted);
   EXPECT_EQ(ok.text, "42\n-8\n");
+  EXPECT_EQ(ok.out->granted, vm::kDefaultCaps & img.manifest.caps);
   EXPECT_EQ(ok.out->granted, vm::cap_bit(vm::Cap::clock) | vm::cap_bit(vm::Cap::random) | vm::cap_bit(vm::Cap::input));
-  // --deny wins over the default policy.
+  // --deny wins over the default policy, naming the capability.
   Policy deny;
+  deny.deny = vm::cap_bit(vm::Cap::input);
+  auto r = run_entry(img, "echo", deny);
+  ASSERT_FALSE(r.out);
+  EXPECT_EQ(r.out.error().code, Errc::CapabilityDenied);
+  EXPECT_HAS(r.out.error().detail, "entry 'echo' needs capability 'input' (main.pxasm:");
+  EXPECT_HAS(r.out.error().detail, "it is denied by --deny input");
   deny.deny = vm::cap_bit(vm::Cap::clock);
   auto d = run_entry(img, "timed", deny);
   ASSERT_FALSE(d.out);
@@ -188,12 +185,32 @@ TEST(Hypervisor, CapabilityPolicy) {
   // An entry that needs nothing runs whatever is denied.
   deny.deny = ~0u;
   EXPECT_TRUE(run_entry(img, "countdown", deny).out);
-  // validate (no entry): every declared capability must be granted.
+  // validate (no entry) of the shipped demo passes under the default policy.
   auto v = open(demo_png());
+  EXPECT_TRUE(v.img) << v.img.error().detail;
+}
+
+TEST(Hypervisor, DevicesAreNotGrantedByDefault) {
+  // mailbox is declared and used but is not in the default policy: refused before the first
+  // instruction, naming it; granted, the entry passes the policy.
+  const auto pxa = make_pxa(manifest_with(R"({"default": "main:start"})", R"(["mailbox"])"),
+                            {{"main", "start:\n  PUSH 0\n  HOST_CALL mailbox\n  HALT\n"}});
+  ValidateOptions vo;
+  vo.check_policy = false;
+  auto o = open(pxa, vo);
+  ASSERT_TRUE(o.img) << o.img.error().detail;
+  auto r = run_entry(*o.img, "default");
+  ASSERT_FALSE(r.out);
+  EXPECT_EQ(r.out.error().code, Errc::CapabilityDenied);
+  EXPECT_HAS(r.out.error().detail, "(mailbox)), which is not granted: the default policy grants only clock, random, input: pass --grant mailbox");
+  auto v = open(pxa);
   ASSERT_FALSE(v.img);
   EXPECT_EQ(v.failed(), "capabilities");
   EXPECT_EQ(v.img.error().code, Errc::CapabilityDenied);
-  EXPECT_HAS(v.img.error().detail, "the manifest requires capability 'input', which is not granted");
+  EXPECT_HAS(v.img.error().detail, "the manifest requires capability 'mailbox', which is not granted");
+  ValidateOptions granted;
+  granted.policy.grant = vm::cap_bit(vm::Cap::mailbox);
+  EXPECT_TRUE(open(pxa, granted).img);
 }
 
 TEST(Hypervisor, UndeclaredCapabilityUseIsAManifestError) {
