@@ -227,6 +227,10 @@ gate_select:
         jne .fail
         cmp qword [user_fault_vector], 14
         jne .fail
+        mov rax, syscall_entry          ; refused at the gate, not run into its bad address
+        cmp [user_fault_rip], rax
+        mov rax, -1
+        jne .fail
         PRINT "ring3: SYSCALL via #PF works (probe served; a kernel return address refused)", 10
         ret
 .fail:
