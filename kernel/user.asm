@@ -234,12 +234,12 @@ gate_select:
         PRINT "ring3: SYSCALL via #PF works (probe served; a kernel return address refused)", 10
         ret
 .fail:
-        PRINT "ring3: FAIL: the SYSCALL probe ended with "
-        call print_dec
-        PRINT " (expected "
+        PRINT "ring3: FAIL: a SYSCALL probe task ended with rax=0x"
+        call print_hex64
+        PRINT " (expected exit code "
         mov eax, GATE_PROBE_CODE
         call print_dec
-        PRINT ", or #PF at syscall_entry)", 10
+        PRINT ", or -1 after a #PF at syscall_entry)", 10
         mov al, EXIT_FAIL
         jmp kernel_exit
 
@@ -426,7 +426,6 @@ ring3_tests:
         PRINT "ring3: kernel memory access faulted (#PF, user, present) as it must: fault test passed", 10
         PRINT "ring3: ring-3 test passed", 10
         ret
-        ret
 .main_failed:
         PRINT "ring3: FAIL: the user task ended with "
         call print_dec
@@ -450,7 +449,6 @@ name_user_mailbox: db "a ring-3 MAILBOX syscall", 0
 ; ---------------------------------------------------------------------------------------
 section .user progbits alloc exec write align=4096
 bits 64
-
 
 ; user_main: ALLOC a block, write the greeting into it, read it back, ask the host's
 ; SYSCALL table for something, FREE the block, then FREE it again (the host must refuse).
