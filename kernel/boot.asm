@@ -151,7 +151,8 @@ _start:
 bits 64
 ; parse_cmdline: "mbtimeout=MS" on the multiboot command line sets the READY wait; "modules"
 ; runs the boot modules (pxos boot --module) instead of the self-tests; "guestprobe=1|2" makes
-; the ring-3 guest runtime touch an I/O port / kernel memory (the containment tests).
+; the ring-3 guest runtime touch an I/O port / kernel memory (the containment tests);
+; "syscallpf" turns on issue 13's SYSCALL completion on any host (so that TCG tests it too).
 parse_cmdline:
         mov esi, [boot_info]
         test esi, esi
@@ -194,6 +195,14 @@ parse_cmdline:
         jne .not_modules
         mov byte [module_mode], 1
 .not_modules:
+        cmp dword [rsi], 'sysc'         ; "syscallpf"
+        jne .not_syscallpf
+        cmp dword [rsi + 4], 'allp'
+        jne .not_syscallpf
+        cmp byte [rsi + 8], 'f'
+        jne .not_syscallpf
+        mov byte [syscall_pf_forced], 1
+.not_syscallpf:
         cmp [rsi], r8                   ; "guestprobe=D"
         jne .not_probe
         cmp word [rsi + 8], 'be'

@@ -8,6 +8,12 @@
 ;   0x18 (|3)     data, DPL 3                      user SS  = STAR[63:48] + 8
 ;   0x20 (|3)     64-bit code, DPL 3               user CS  = STAR[63:48] + 16
 ;   0x28          TSS (16 bytes): RSP0, IST1, no I/O bitmap (every port faults in ring 3)
+;
+; SYSCALL on a host that leaves it in ring 3 (issue 13: that PVM KVM applies SYSCALL's RIP,
+; RCX, R11 and RFLAGS but keeps ring 3's CS and page rights, so the task faults fetching
+; syscall_entry): the #PF arrives here with every SYSCALL register intact, and once
+; gate_select (user.asm) has seen this host, .from_user hands exactly that fault to
+; syscall_pf_entry, which finishes the SYSCALL in ring 0.
 
 ; (The GDT_* selector values are in layout.inc; this table must keep that order.)
 
@@ -161,6 +167,18 @@ exception_common:
         jmp kernel_exit
 
 .from_user:
+        ; issue 13's host: a SYSCALL that stayed in ring 3 faults fetching syscall_entry.
+        cmp byte [syscall_pf_gate], 0
+        je .fault
+        cmp qword FR_VEC, 14
+        jne .fault
+        mov rax, syscall_entry
+        cmp FR_RIP, rax
+        jne .fault
+        mov rdx, cr2
+        cmp rdx, rax
+        je syscall_pf_entry
+.fault:
         ; ring 3: the task tried something it may not do. Record, report, and return to the
         ; kernel at the point enter_user was called from (the task is gone).
         mov rax, FR_VEC

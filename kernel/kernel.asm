@@ -63,6 +63,7 @@ long_mode_entry:
         mov r15, 0xF15F15F15F15F15F
         ud2
 .no_panic_test:
+        call gate_select                ; SYSCALL probed from ring 3, before any ring-3 task
         call tsc_calibrate
         MARK 2, 'T'
         PRINT "tsc: "

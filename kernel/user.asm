@@ -3,7 +3,15 @@
 ; the host runtime (mailboxd) decides. The gate itself checks every argument. ring3_tests
 ; runs the three tasks (the allowed one, a port access, a kernel-memory read) for kernel.asm.
 ;
-;   syscall ABI (rax = number; rdi, rsi, rdx, r10 = arguments; rax = result, rdx = STATUS):
+; SYSCALL is the gate. On a host that leaves SYSCALL in ring 3 (issue 13: KVM on a PVM host
+; applies SYSCALL's RIP/RCX/R11/RFLAGS but keeps ring 3's CS and page rights, so the task
+; faults fetching syscall_entry), the kernel finishes the SYSCALL from that #PF
+; (syscall_pf_entry): same instruction, same ABI, same dispatcher. gate_select probes SYSCALL
+; from ring 3 once at boot to know which host this is; "syscallpf" on the command line forces
+; the completion path on (TCG tests it with tasks that fault at syscall_entry the same way).
+;
+;   syscall ABI (rax = number; rdi, rsi, rdx, r10 = arguments; rax = result, rdx = STATUS;
+;   rbx, rbp, r12-r15 kept; rcx and r11 are SYSCALL's):
 ;     0 EXIT      rdi = code                         the task ends; enter_user returns code
 ;     1 MAILBOX   rdi = opcode, rsi = payload,       one v1 command as thread MB_USER_TID;
 ;                 rdx = ARG0, r10 = ARG1             rax = RESP, rdx = STATUS (-1: refused), r8 = RESP1
@@ -18,6 +26,8 @@
 
 section .data
 syscall_user_rsp: dq 0
+syscall_pf_gate: db 0                   ; 1: finish SYSCALLs from their #PF (gate_select)
+syscall_pf_forced: db 0                 ; 1: "syscallpf" on the command line (boot.asm)
 sys_quiet: db 0                         ; 1 while modules run: the gate does not log each call
 
 section .rodata
@@ -94,6 +104,59 @@ syscall_entry:
         mov rsp, istack_top
         push rcx
         push r11
+        call gate_dispatch
+        pop r11
+        pop rcx
+        mov rsp, [syscall_user_rsp]
+        o64 sysret
+
+; syscall_pf_entry: issue 13's SYSCALL, delivered as a #PF at syscall_entry from ring 3
+; (cpu.asm, .from_user jumps here with rbp = the exception frame). Every register is the
+; task's at its SYSCALL: rcx = where it continues, r11 = its RFLAGS. Finish what SYSCALL would
+; have done and return as SYSRET would, through the IRET frame the fault pushed.
+syscall_pf_entry:
+        mov rax, FR(12)                 ; the task's rcx: its return address
+        mov rdx, USER_BASE
+        cmp rax, rdx
+        jb .bad_rcx
+        mov rdx, USER_END
+        cmp rax, rdx                    ; a task that jumps here itself picks rcx: a user
+        jae .bad_rcx                    ; address, or the jump is the fault it looks like
+        mov rsp, rbp
+        pop r15
+        pop r14
+        pop r13
+        pop r12
+        pop r11
+        pop r10
+        pop r9
+        pop r8
+        pop rbp
+        pop rdi
+        pop rsi
+        pop rdx
+        pop rcx
+        pop rbx
+        pop rax
+        add rsp, 16                     ; vector, error code: now the IRET frame
+        mov [rsp], rcx                  ; RIP: SYSRET's rcx
+        push r11                        ; RFLAGS: SYSRET's r11, but only the status flags (no
+        and qword [rsp], USER_RFLAGS_KEEP ; IOPL, no IF: ring 3 runs as enter_user starts it)
+        or qword [rsp], 2
+        pop qword [rsp + 16]
+        push rcx
+        push r11
+        call gate_dispatch
+        pop r11
+        pop rcx
+        iretq
+.bad_rcx:
+        PRINT "ring3: SYSCALL with a return address outside the user pages: refused", 10
+        jmp exception_common.fault
+USER_RFLAGS_KEEP equ 0xCD5              ; CF PF AF ZF SF DF OF
+
+; gate_dispatch: rax = syscall number; the handler's results in rax, rdx, r8.
+gate_dispatch:
         push rbx
         push rbp
         push r12
@@ -116,10 +179,79 @@ syscall_entry:
         pop r12
         pop rbp
         pop rbx
-        pop r11
+        ret
+
+; gate_select: is SYSCALL a real ring-3 -> ring-0 gate on this host? A probe task makes one
+; call (an unknown number: the gate refuses it) and checks the answer, then EXITs with
+; GATE_PROBE_CODE. A #PF at syscall_entry from ring 3 instead is issue 13's host: finish
+; SYSCALLs from that fault, and probe again. Anything else fails the boot.
+GATE_PROBE_CODE equ 0x5C                ; the probe task's EXIT code: its call came back right
+GATE_PROBE_SYSCALL equ 0xFF             ; the probe's call: no such syscall, rax = -1
+gate_select:
+        PRINT "ring3: probing SYSCALL from ring 3", 10
+        call gate_probe
+        cmp rax, GATE_PROBE_CODE
+        je .works
+        cmp rax, -1
+        jne .fail
+        cmp qword [user_fault_vector], 14
+        jne .fail
+        mov rax, syscall_entry
+        cmp [user_fault_rip], rax
+        jne .fail
+        PRINT "ring3: SYSCALL reached syscall_entry still in ring 3 (this host keeps CPL 3 on SYSCALL, issue 13): finishing SYSCALLs from that #PF", 10
+        mov byte [syscall_pf_gate], 1
+        call gate_probe
+        cmp rax, GATE_PROBE_CODE
+        jne .fail
+        jmp .pf_tests
+.works:
+        cmp byte [syscall_pf_forced], 0
+        jne .forced
+        PRINT "ring3: SYSCALL gate works", 10
+        ret
+.forced:
+        PRINT "cmdline: syscallpf: finishing SYSCALLs from a #PF at syscall_entry, as on issue 13's host", 10
+        mov byte [syscall_pf_gate], 1
+.pf_tests:
+        ; What the completion path must do with a task that faults at syscall_entry itself
+        ; (on issue 13's host a SYSCALL looks just like it): serve it when rcx is a user
+        ; address, refuse it as the fault it is otherwise.
+        mov rdi, user_pf_syscall
+        call enter_user
+        cmp rax, GATE_PROBE_CODE
+        jne .fail
+        mov rdi, user_pf_badrcx
+        call enter_user
+        cmp rax, -1
+        jne .fail
+        cmp qword [user_fault_vector], 14
+        jne .fail
+        mov rax, syscall_entry          ; refused at the gate, not run into its bad address
+        cmp [user_fault_rip], rax
+        mov rax, -1
+        jne .fail
+        PRINT "ring3: SYSCALL via #PF works (probe served; a kernel return address refused)", 10
+        ret
+.fail:
+        PRINT "ring3: FAIL: a SYSCALL probe task ended with rax=0x"
+        call print_hex64
+        PRINT " (expected exit code "
+        mov eax, GATE_PROBE_CODE
+        call print_dec
+        PRINT ", or -1 after a #PF at syscall_entry)", 10
+        mov al, EXIT_FAIL
+        jmp kernel_exit
+
+gate_probe:
+        mov al, [sys_quiet]
+        push rax
+        mov byte [sys_quiet], 1
+        mov rdi, user_gate_probe
+        call enter_user
         pop rcx
-        mov rsp, [syscall_user_rsp]
-        o64 sysret
+        mov [sys_quiet], cl
+        ret
 
 sys_exit:
         cmp byte [sys_quiet], 0
@@ -406,6 +538,53 @@ user_port:
         mov eax, SYS_EXIT
         mov edi, 99
         syscall
+
+; user_gate_probe (gate_select): one refused call, its answer checked, then EXIT.
+user_gate_probe:
+        mov eax, GATE_PROBE_SYSCALL
+        mov r12, rsp
+        syscall
+        cmp rax, -1
+        jne .bad
+        cmp rsp, r12                    ; the kernel kept rsp and r12
+        jne .bad
+        mov eax, SYS_EXIT
+        mov edi, GATE_PROBE_CODE
+        syscall
+.bad:
+        mov eax, SYS_EXIT
+        mov edi, 1
+        syscall
+        ud2
+
+; user_pf_syscall: the #PF issue 13's host turns a SYSCALL into, made by hand (rcx, r11 as
+; SYSCALL sets them, then a jump to the supervisor page): the kernel must serve it and return.
+user_pf_syscall:
+        mov eax, GATE_PROBE_SYSCALL
+        lea rcx, [rel .back]
+        pushfq
+        pop r11
+        jmp [rel .entry]
+.back:
+        cmp rax, -1
+        jne .bad
+        lea rdx, [rel .back]
+        cmp rcx, rdx                    ; rcx as SYSRET leaves it
+        jne .bad
+        mov eax, SYS_EXIT
+        mov edi, GATE_PROBE_CODE
+        syscall
+.bad:
+        mov eax, SYS_EXIT
+        mov edi, 1
+        syscall
+.entry: dq syscall_entry
+
+; user_pf_badrcx: the same, returning into kernel memory: must stay a fault (#PF).
+user_pf_badrcx:
+        mov eax, GATE_PROBE_SYSCALL
+        mov rcx, KERNEL_PROBE_ADDR
+        jmp [rel user_pf_syscall.entry]
 
 ; user_kmem: ring 3 reads kernel memory (a supervisor page): #PF.
 user_kmem:
