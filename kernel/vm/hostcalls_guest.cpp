@@ -11,6 +11,7 @@
 
 #include "guest.hpp"
 #include "mailbox/protocol.hpp"
+#include "vm/hostcall_bodies.hpp"
 #include "vm/hostcalls.hpp"
 #include "vm/machine.hpp"
 
@@ -89,39 +90,18 @@ Status clock_ns(HostEnv&, Machine&, const int32_t*, int32_t* r) {
   r[1] = int32_t(uint32_t(ns >> 32));
   return {};
 }
-Status random(HostEnv& e, Machine&, const int32_t*, int32_t* r) {
-  r[0] = int32_t(next_random(e) >> 33);
-  return {};
-}
-Status random_below(HostEnv& e, Machine&, const int32_t* a, int32_t* r) {
-  if (a[0] <= 0) return failf(Errc::Trap, "bound {} must be positive", a[0]);
-  r[0] = int32_t(next_random(e) % uint64_t(a[0]));
-  return {};
-}
+Status random(HostEnv& e, Machine&, const int32_t*, int32_t* r) { return shared::random(e, r); }
+Status random_below(HostEnv& e, Machine&, const int32_t* a, int32_t* r) { return shared::random_below(e, a, r); }
 Status read_int(HostEnv&, Machine&, const int32_t*, int32_t* r) {
   std::string line;
   r[0] = r[1] = 0;
-  if (!next_line(line)) return {};
-  size_t b = line.find_first_not_of(" \t"), en = line.find_last_not_of(" \t");
-  if (b == std::string::npos) return {};
-  int32_t v = 0;
-  auto [p, ec] = std::from_chars(line.data() + b, line.data() + en + 1, v);
-  if (ec == std::errc() && p == line.data() + en + 1) r[0] = v, r[1] = 1;
+  if (next_line(line)) shared::parse_int_line(line, r);
   return {};
 }
 Status read_line(HostEnv&, Machine& m, const int32_t* a, int32_t* r) {
-  int32_t addr = a[0], max = a[1];
-  auto mem = m.memory();
-  if (addr < 0 || max < 0 || uint64_t(addr) + uint64_t(max) > mem.size())
-    return failf(Errc::Trap, "buffer [{}, {}+{}) is outside memory ({} words)", addr, addr, max, mem.size());
+  if (auto s = shared::check_line_buffer(m, a); !s) return s;
   std::string line;
-  if (!next_line(line)) {
-    r[0] = -1;
-    return {};
-  }
-  size_t n = std::min(line.size(), size_t(max));
-  for (size_t i = 0; i < n; ++i) mem[size_t(addr) + i] = static_cast<unsigned char>(line[i]);
-  r[0] = int32_t(n);
+  r[0] = next_line(line) ? shared::store_line(m, a, line) : -1;
   return {};
 }
 Status mailbox(HostEnv&, Machine&, const int32_t* a, int32_t* r) {
