@@ -224,7 +224,8 @@ static_assert(kSuperLocalPushBinop + kBinops <= kSuperMemBinop && kSuperMemBinop
               "superinstruction id families overlap or leave the dispatch table");
 
 template <bool kExact, bool kTrace>
-Machine::Exit Machine::loop(int64_t& fuel) {
+Machine::Exit Machine::loop(int64_t& fuel_io) {
+  int64_t fuel = fuel_io;  // a local: the compiler keeps it in a register, not behind the reference
 #if PXOS_COMPUTED_GOTO
   // One table per interpreter mode, filled once (label addresses are known only in here).
   static const void* table[kSuperTableSize];
@@ -376,6 +377,16 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   } while (0)
 #define U32(x) static_cast<uint32_t>(x)
 #define I32(x) static_cast<int32_t>(x)
+// n zeroed slots at ltop. Frames are small: four slots at once (one 16-byte store) when they fit
+// the buffer, instead of a call to memset; slots past the new ltop are unallocated, and every
+// LOCALS zeroes what it allocates, so writing them is invisible.
+#define ZERO_LOCALS(n)                                     \
+  do {                                                     \
+    if (LIKELY((n) <= 4 && lend - ltop >= 4))              \
+      ltop[0] = ltop[1] = ltop[2] = ltop[3] = 0;           \
+    else                                                   \
+      std::fill(ltop, ltop + (n), 0);                      \
+  } while (0)
 
   CHARGE();
   PREPARE();
@@ -481,7 +492,7 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   VM_CASE(LOCALS) {
     int32_t n = ip->a;
     if (UNLIKELY(lend - ltop < n)) TRAP(locals_exhausted);
-    std::fill(ltop, ltop + n, 0);
+    ZERO_LOCALS(n);
     ltop += n;
     VM_BREAK;
   }
@@ -655,7 +666,7 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   } while (0)
   S_ENTER_SET: {
     if (UNLIKELY(lend - ltop < ip->a || sp == sbase || ip[1].a >= ltop - lp + ip->a)) FALLBACK();
-    std::fill(ltop, ltop + ip->a, 0);
+    ZERO_LOCALS(ip->a);
     ltop += ip->a;
     lp[ip[1].a] = *--sp;
     ip += 1;
@@ -663,11 +674,66 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   }
   S_ENTER_TEE: {
     if (UNLIKELY(lend - ltop < ip->a || sp == sbase || ip[1].a >= ltop - lp + ip->a)) FALLBACK();
-    std::fill(ltop, ltop + ip->a, 0);
+    ZERO_LOCALS(ip->a);
     ltop += ip->a;
     lp[ip[1].a] = sp[-1];
     ip += 1;
     VM_BREAK;
+  }
+#define DO_CALL()                 \
+  do {                            \
+    fp->ret = ip + 1;             \
+    fp->lp = lp;                  \
+    ++fp;                         \
+    lp = ltop;                    \
+    JUMP_TO(ip->a);               \
+  } while (0)
+#define ENTER_OK(n, k) ((k) < ltop - lp + (n))
+  S_ENTER_SET2: {
+    if (UNLIKELY(lend - ltop < ip->a || sp - sbase < 2 || !ENTER_OK(ip->a, ip[1].a) || !ENTER_OK(ip->a, ip[2].a)))
+      FALLBACK();
+    ZERO_LOCALS(ip->a);
+    ltop += ip->a;
+    lp[ip[1].a] = sp[-1];
+    lp[ip[2].a] = sp[-2];
+    sp -= 2;
+    ip += 2;
+    VM_BREAK;
+  }
+  S_ENTER_SET3: {
+    if (UNLIKELY(lend - ltop < ip->a || sp - sbase < 3 || !ENTER_OK(ip->a, ip[1].a) || !ENTER_OK(ip->a, ip[2].a) ||
+                 !ENTER_OK(ip->a, ip[3].a)))
+      FALLBACK();
+    ZERO_LOCALS(ip->a);
+    ltop += ip->a;
+    lp[ip[1].a] = sp[-1];
+    lp[ip[2].a] = sp[-2];
+    lp[ip[3].a] = sp[-3];
+    sp -= 3;
+    ip += 3;
+    VM_BREAK;
+  }
+  S_LSET2: {
+    if (UNLIKELY(sp - sbase < 2 || !SLOT_OK(ip->a) || !SLOT_OK(ip[1].a))) FALLBACK();
+    lp[ip->a] = sp[-1];
+    lp[ip[1].a] = sp[-2];
+    sp -= 2;
+    ip += 1;
+    VM_BREAK;
+  }
+  S_LGET_CALL: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == send || fp == fend)) FALLBACK();
+    *sp++ = lp[ip->a];
+    ip += 1;
+    DO_CALL();
+  }
+  S_LGET2_CALL: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || !SLOT_OK(ip[1].a) || send - sp < 2 || fp == fend)) FALLBACK();
+    sp[0] = lp[ip->a];
+    sp[1] = lp[ip[1].a];
+    sp += 2;
+    ip += 2;
+    DO_CALL();
   }
   S_LGET_RET: {
     if (UNLIKELY(!SLOT_OK(ip->a) || sp == send)) FALLBACK();
@@ -829,6 +895,8 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   PXOS_SUPER_CMPS(X)
 #undef X
 #undef DO_RET
+#undef DO_CALL
+#undef ENTER_OK
 #undef MEM_OK
 #undef FALLBACK
 #undef SLOT_OK
@@ -849,6 +917,7 @@ trap_set:
   exit = Exit::Trap;
   if constexpr (!kExact) fuel += runlen[ip - cells] - 1;  // the rest of this run never ran
 save:
+  fuel_io = fuel;
   ip_ = ip;
   sp_ = sp;
   fp_ = fp;
@@ -870,6 +939,7 @@ save:
 #undef U32
 #undef OUTPUT_TRAP
 #undef I32
+#undef ZERO_LOCALS
 }
 
 RunResult Machine::run(const RunOptions& opt) {

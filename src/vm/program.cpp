@@ -97,8 +97,11 @@ std::vector<uint16_t> fuse(const std::vector<Cell>& c) {
     else if (o == Op::LOAD && o1 == Op::PUSH && cb(i + 2) >= 0) s[i] = u16(kSuperMemPushCmpBranch + cb(i + 2));
     else if (o == Op::LGET && o1 == Op::LGET && o2 == Op::ADD && o3 == Op::LSET) s[i] = kSuper_LLADD_SET;
     else if (o == Op::LOAD && o1 == Op::INC && o2 == Op::DUP && o3 == Op::STORE && a(i + 3) == a(i)) s[i] = kSuper_MINC_TEE;
+    else if (o == Op::LOCALS && o1 == Op::LSET && o2 == Op::LSET && o3 == Op::LSET) s[i] = kSuper_ENTER_SET3;
     // three
     else if (o == Op::PUSH && cb(i + 1) >= 0) s[i] = u16(kSuperPushCmpBranch + cb(i + 1));
+    else if (o == Op::LOCALS && o1 == Op::LSET && o2 == Op::LSET) s[i] = kSuper_ENTER_SET2;
+    else if (o == Op::LGET && o1 == Op::LGET && o2 == Op::CALL) s[i] = kSuper_LGET2_CALL;
     else if (o == Op::LGET && cb(i + 1) >= 0) s[i] = u16(kSuperLocalCmpBranch + cb(i + 1));
     else if (o == Op::LGET && a(i + 2) == a(i) && o1 == Op::INC && o2 == Op::LSET) s[i] = kSuper_LINC;
     else if (o == Op::LGET && a(i + 2) == a(i) && o1 == Op::INC && o2 == Op::LTEE) s[i] = kSuper_LINC_TEE;
@@ -132,6 +135,8 @@ std::vector<uint16_t> fuse(const std::vector<Cell>& c) {
     else if (o == Op::LOCALS && o1 == Op::LSET) s[i] = kSuper_ENTER_SET;
     else if (o == Op::LOCALS && o1 == Op::LTEE) s[i] = kSuper_ENTER_TEE;
     else if (o == Op::DUP && o1 == Op::STORE) s[i] = kSuper_DUP_STORE;
+    else if (o == Op::LSET && o1 == Op::LSET) s[i] = kSuper_LSET2;
+    else if (o == Op::LGET && o1 == Op::CALL) s[i] = kSuper_LGET_CALL;
   }
   return s;
 }
