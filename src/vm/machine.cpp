@@ -199,7 +199,8 @@ inline constexpr int kSuperFirst = 0x60, kSuperLast = 0xCF;
   static_assert((byte) < kSuperFirst || (byte) > kSuperLast, "opcode " #name " lies in the superinstruction range");
 #include "isa/opcodes.def"
 #undef X
-#define SUPER(name, id, n, pattern) static_assert((id) >= kSuperFirst && (id) <= kSuperLast, "superinstruction " #name);
+#define SUPER(name, id, n, pattern) \
+  static_assert(((id) >= kSuperFirst && (id) <= kSuperLast) || (id) > 0xFF, "superinstruction " #name " on an opcode byte");
 #include "vm/superinstructions.def"
 #undef SUPER
 #define X(name) +1
@@ -209,12 +210,25 @@ static_assert(kSuperPushBinop >= kSuperFirst && kSuperPushBinop + kBinops <= kSu
                   kSuperCmpBranch + 2 * kCmps <= kSuperPushCmpBranch && kSuperPushCmpBranch + 2 * kCmps <= kSuperLocalBinop &&
                   kSuperLocalBinop + kBinops - 1 <= kSuperLast,
               "superinstruction id ranges overlap or leave the reserved range");
+// Ids from 0x100 lie above every opcode byte: named ones first, then the families, which must
+// not overlap each other nor leave the table.
+#define SUPER(name, id, n, pattern) static_assert((id) < kSuperPushBinop || ((id) >= 0x100 && (id) < kSuperLocalPushBinop), "superinstruction " #name " overlaps a family");
+#include "vm/superinstructions.def"
+#undef SUPER
+static_assert(kSuperLocalPushBinop + kBinops <= kSuperMemBinop && kSuperMemBinop + kBinops <= kSuperBinopStore &&
+                  kSuperBinopStore + kBinops <= kSuperLocalPushCmpBranch &&
+                  kSuperLocalPushCmpBranch + 2 * kCmps <= kSuperLocalLocalCmpBranch &&
+                  kSuperLocalLocalCmpBranch + 2 * kCmps <= kSuperLocalCmpBranch &&
+                  kSuperLocalCmpBranch + 2 * kCmps <= kSuperMemPushCmpBranch &&
+                  kSuperMemPushCmpBranch + 2 * kCmps <= kSuperTableSize,
+              "superinstruction id families overlap or leave the dispatch table");
 
 template <bool kExact, bool kTrace>
-Machine::Exit Machine::loop(int64_t& fuel) {
+Machine::Exit Machine::loop(int64_t& fuel_io) {
+  int64_t fuel = fuel_io;  // a local: the compiler keeps it in a register, not behind the reference
 #if PXOS_COMPUTED_GOTO
   // One table per interpreter mode, filled once (label addresses are known only in here).
-  static const void* table[256];
+  static const void* table[kSuperTableSize];
   static std::atomic<bool> ready{false};
   if (UNLIKELY(!ready.load(std::memory_order_acquire))) {
 #if PXOS_VM_HOSTED  // the guest is one ring-3 task: nobody to race with
@@ -237,6 +251,18 @@ Machine::Exit Machine::loop(int64_t& fuel) {
     k = 0;
 #define X(name) table[kSuperCmpBranch + k] = &&SCZ_##name; table[kSuperCmpBranch + k + 1] = &&SCN_##name; \
                 table[kSuperPushCmpBranch + k] = &&SPZ_##name; table[kSuperPushCmpBranch + k + 1] = &&SPN_##name; k += 2;
+    PXOS_SUPER_CMPS(X)
+#undef X
+    k = 0;
+#define X(name) table[kSuperLocalPushBinop + k] = &&SLP_##name; table[kSuperMemBinop + k] = &&SM_##name; \
+                table[kSuperBinopStore + k] = &&SBS_##name; ++k;
+    PXOS_SUPER_BINOPS(X)
+#undef X
+    k = 0;
+#define X(name) table[kSuperLocalPushCmpBranch + k] = &&SLPZ_##name; table[kSuperLocalPushCmpBranch + k + 1] = &&SLPN_##name; \
+                table[kSuperLocalLocalCmpBranch + k] = &&SLLZ_##name; table[kSuperLocalLocalCmpBranch + k + 1] = &&SLLN_##name; \
+                table[kSuperLocalCmpBranch + k] = &&SLCZ_##name; table[kSuperLocalCmpBranch + k + 1] = &&SLCN_##name; \
+                table[kSuperMemPushCmpBranch + k] = &&SMPZ_##name; table[kSuperMemPushCmpBranch + k + 1] = &&SMPN_##name; k += 2;
     PXOS_SUPER_CMPS(X)
 #undef X
   }
@@ -351,6 +377,16 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   } while (0)
 #define U32(x) static_cast<uint32_t>(x)
 #define I32(x) static_cast<int32_t>(x)
+// n zeroed slots at ltop. Frames are small: four slots at once (one 16-byte store) when they fit
+// the buffer, instead of a call to memset; slots past the new ltop are unallocated, and every
+// LOCALS zeroes what it allocates, so writing them is invisible.
+#define ZERO_LOCALS(n)                                     \
+  do {                                                     \
+    if (LIKELY((n) <= 4 && lend - ltop >= 4))              \
+      ltop[0] = ltop[1] = ltop[2] = ltop[3] = 0;           \
+    else                                                   \
+      std::fill(ltop, ltop + (n), 0);                      \
+  } while (0)
 
   CHARGE();
   PREPARE();
@@ -456,7 +492,7 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   VM_CASE(LOCALS) {
     int32_t n = ip->a;
     if (UNLIKELY(lend - ltop < n)) TRAP(locals_exhausted);
-    std::fill(ltop, ltop + n, 0);
+    ZERO_LOCALS(n);
     ltop += n;
     VM_BREAK;
   }
@@ -619,6 +655,249 @@ Machine::Exit Machine::loop(int64_t& fuel) {
   }
   PXOS_SUPER_CMPS(X)
 #undef X
+  // ---- frames
+#define DO_RET()                  \
+  do {                            \
+    if (fp == fbase) goto halt;   \
+    --fp;                         \
+    ltop = lp;                    \
+    lp = fp->lp;                  \
+    JUMP_TO(fp->ret - cells);     \
+  } while (0)
+  S_ENTER_SET: {
+    if (UNLIKELY(lend - ltop < ip->a || sp == sbase || ip[1].a >= ltop - lp + ip->a)) FALLBACK();
+    ZERO_LOCALS(ip->a);
+    ltop += ip->a;
+    lp[ip[1].a] = *--sp;
+    ip += 1;
+    VM_BREAK;
+  }
+  S_ENTER_TEE: {
+    if (UNLIKELY(lend - ltop < ip->a || sp == sbase || ip[1].a >= ltop - lp + ip->a)) FALLBACK();
+    ZERO_LOCALS(ip->a);
+    ltop += ip->a;
+    lp[ip[1].a] = sp[-1];
+    ip += 1;
+    VM_BREAK;
+  }
+#define DO_CALL()                 \
+  do {                            \
+    fp->ret = ip + 1;             \
+    fp->lp = lp;                  \
+    ++fp;                         \
+    lp = ltop;                    \
+    JUMP_TO(ip->a);               \
+  } while (0)
+#define ENTER_OK(n, k) ((k) < ltop - lp + (n))
+  S_ENTER_SET2: {
+    if (UNLIKELY(lend - ltop < ip->a || sp - sbase < 2 || !ENTER_OK(ip->a, ip[1].a) || !ENTER_OK(ip->a, ip[2].a)))
+      FALLBACK();
+    ZERO_LOCALS(ip->a);
+    ltop += ip->a;
+    lp[ip[1].a] = sp[-1];
+    lp[ip[2].a] = sp[-2];
+    sp -= 2;
+    ip += 2;
+    VM_BREAK;
+  }
+  S_ENTER_SET3: {
+    if (UNLIKELY(lend - ltop < ip->a || sp - sbase < 3 || !ENTER_OK(ip->a, ip[1].a) || !ENTER_OK(ip->a, ip[2].a) ||
+                 !ENTER_OK(ip->a, ip[3].a)))
+      FALLBACK();
+    ZERO_LOCALS(ip->a);
+    ltop += ip->a;
+    lp[ip[1].a] = sp[-1];
+    lp[ip[2].a] = sp[-2];
+    lp[ip[3].a] = sp[-3];
+    sp -= 3;
+    ip += 3;
+    VM_BREAK;
+  }
+  S_LSET2: {
+    if (UNLIKELY(sp - sbase < 2 || !SLOT_OK(ip->a) || !SLOT_OK(ip[1].a))) FALLBACK();
+    lp[ip->a] = sp[-1];
+    lp[ip[1].a] = sp[-2];
+    sp -= 2;
+    ip += 1;
+    VM_BREAK;
+  }
+  S_LGET_CALL: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == send || fp == fend)) FALLBACK();
+    *sp++ = lp[ip->a];
+    ip += 1;
+    DO_CALL();
+  }
+  S_LGET2_CALL: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || !SLOT_OK(ip[1].a) || send - sp < 2 || fp == fend)) FALLBACK();
+    sp[0] = lp[ip->a];
+    sp[1] = lp[ip[1].a];
+    sp += 2;
+    ip += 2;
+    DO_CALL();
+  }
+  S_LGET_RET: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == send)) FALLBACK();
+    *sp++ = lp[ip->a];
+    ip += 1;  // at the RET (a halt there reports it)
+    DO_RET();
+  }
+  S_ADD_RET: {
+    if (UNLIKELY(sp - sbase < 2)) FALLBACK();
+    BINOP(apply<Op::ADD>(a, b));
+    ip += 1;
+    DO_RET();
+  }
+  S_LGET_INC: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == send)) FALLBACK();
+    *sp++ = I32(U32(lp[ip->a]) + 1u);
+    ip += 1;
+    VM_BREAK;
+  }
+  S_LGET_DEC: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == send)) FALLBACK();
+    *sp++ = I32(U32(lp[ip->a]) - 1u);
+    ip += 1;
+    VM_BREAK;
+  }
+  // ---- memory through locals
+#define MEM_OK(x) (U32(x) < mem_words)
+  S_LSTOREI: {
+    if (UNLIKELY(!SLOT_OK(ip->a) || sp == sbase || sp == send || !MEM_OK(lp[ip->a]))) FALLBACK();
+    mem[lp[ip->a]] = *--sp;
+    ip += 1;
+    VM_BREAK;
+  }
+  S_PLSTOREI: {
+    if (UNLIKELY(send - sp < 2 || !SLOT_OK(ip[1].a) || !MEM_OK(lp[ip[1].a]))) FALLBACK();
+    mem[lp[ip[1].a]] = ip->a;
+    ip += 2;
+    VM_BREAK;
+  }
+  S_LLADD_SET: {
+    if (UNLIKELY(send - sp < 2 || !SLOT_OK(ip->a) || !SLOT_OK(ip[1].a) || !SLOT_OK(ip[3].a))) FALLBACK();
+    lp[ip[3].a] = I32(U32(lp[ip->a]) + U32(lp[ip[1].a]));
+    ip += 3;
+    VM_BREAK;
+  }
+  S_LOADI_SET: {
+    if (UNLIKELY(sp == send || !SLOT_OK(ip->a) || !MEM_OK(lp[ip->a]) || !SLOT_OK(ip[2].a))) FALLBACK();
+    lp[ip[2].a] = mem[lp[ip->a]];
+    ip += 2;
+    VM_BREAK;
+  }
+  // ---- the seed's memory cells
+  S_LOAD2: {
+    if (UNLIKELY(send - sp < 2 || !MEM_OK(ip->a) || !MEM_OK(ip[1].a))) FALLBACK();
+    sp[0] = mem[ip->a];
+    sp[1] = mem[ip[1].a];
+    sp += 2;
+    ip += 1;
+    VM_BREAK;
+  }
+  S_MINC: {
+    if (UNLIKELY(sp == send || !MEM_OK(ip->a))) FALLBACK();
+    mem[ip->a] = I32(U32(mem[ip->a]) + 1u);
+    ip += 2;
+    VM_BREAK;
+  }
+  S_MINC_TEE: {
+    if (UNLIKELY(send - sp < 2 || !MEM_OK(ip->a))) FALLBACK();
+    *sp++ = mem[ip->a] = I32(U32(mem[ip->a]) + 1u);
+    ip += 3;
+    VM_BREAK;
+  }
+  S_MDEC: {
+    if (UNLIKELY(sp == send || !MEM_OK(ip->a))) FALLBACK();
+    mem[ip->a] = I32(U32(mem[ip->a]) - 1u);
+    ip += 2;
+    VM_BREAK;
+  }
+  S_MACC: {
+    if (UNLIKELY(sp == sbase || sp == send || !MEM_OK(ip->a))) FALLBACK();
+    mem[ip->a] = I32(U32(mem[ip->a]) + U32(*--sp));
+    ip += 2;
+    VM_BREAK;
+  }
+  S_DUP_STORE: {
+    if (UNLIKELY(sp == sbase || sp == send || !MEM_OK(ip[1].a))) FALLBACK();
+    mem[ip[1].a] = sp[-1];
+    ip += 1;
+    VM_BREAK;
+  }
+  // ---- families over the binary operators
+#define X(name)                                                                              \
+  SLP_##name: {                                                                              \
+    if (UNLIKELY(send - sp < 2 || !SLOT_OK(ip->a) || (divides(Op::name) && ip[1].a == 0))) FALLBACK(); \
+    *sp++ = apply<Op::name>(lp[ip->a], ip[1].a);                                             \
+    ip += 2;                                                                                 \
+    VM_BREAK;                                                                                \
+  }                                                                                          \
+  SM_##name: {                                                                               \
+    if (UNLIKELY(sp == sbase || sp == send || !MEM_OK(ip->a) ||                             \
+                 (divides(Op::name) && mem[ip->a] == 0))) FALLBACK();                       \
+    sp[-1] = apply<Op::name>(sp[-1], mem[ip->a]);                                            \
+    ip += 1;                                                                                 \
+    VM_BREAK;                                                                                \
+  }                                                                                          \
+  SBS_##name: {                                                                              \
+    if (UNLIKELY(sp - sbase < 2 || !MEM_OK(ip[1].a) || (divides(Op::name) && sp[-1] == 0))) FALLBACK(); \
+    mem[ip[1].a] = apply<Op::name>(sp[-2], sp[-1]);                                          \
+    sp -= 2;                                                                                 \
+    ip += 1;                                                                                 \
+    VM_BREAK;                                                                                \
+  }
+  PXOS_SUPER_BINOPS(X)
+#undef X
+  // ---- compare-and-branch families: Z jumps when the comparison is false (JZ), N when true
+#define X(name)                                                                          \
+  SLPZ_##name: {                                                                         \
+    if (UNLIKELY(send - sp < 2 || !SLOT_OK(ip->a))) FALLBACK();                         \
+    if (!apply<Op::name>(lp[ip->a], ip[1].a)) JUMP_TO(ip[3].a);                         \
+    JUMP_TO(ip - cells + 4);                                                             \
+  }                                                                                      \
+  SLPN_##name: {                                                                         \
+    if (UNLIKELY(send - sp < 2 || !SLOT_OK(ip->a))) FALLBACK();                         \
+    if (apply<Op::name>(lp[ip->a], ip[1].a)) JUMP_TO(ip[3].a);                          \
+    JUMP_TO(ip - cells + 4);                                                             \
+  }                                                                                      \
+  SLLZ_##name: {                                                                         \
+    if (UNLIKELY(send - sp < 2 || !SLOT_OK(ip->a) || !SLOT_OK(ip[1].a))) FALLBACK();    \
+    if (!apply<Op::name>(lp[ip->a], lp[ip[1].a])) JUMP_TO(ip[3].a);                     \
+    JUMP_TO(ip - cells + 4);                                                             \
+  }                                                                                      \
+  SLLN_##name: {                                                                         \
+    if (UNLIKELY(send - sp < 2 || !SLOT_OK(ip->a) || !SLOT_OK(ip[1].a))) FALLBACK();    \
+    if (apply<Op::name>(lp[ip->a], lp[ip[1].a])) JUMP_TO(ip[3].a);                      \
+    JUMP_TO(ip - cells + 4);                                                             \
+  }                                                                                      \
+  SLCZ_##name: {                                                                         \
+    if (UNLIKELY(sp == sbase || sp == send || !SLOT_OK(ip->a))) FALLBACK();             \
+    --sp;                                                                                \
+    if (!apply<Op::name>(sp[0], lp[ip->a])) JUMP_TO(ip[2].a);                           \
+    JUMP_TO(ip - cells + 3);                                                             \
+  }                                                                                      \
+  SLCN_##name: {                                                                         \
+    if (UNLIKELY(sp == sbase || sp == send || !SLOT_OK(ip->a))) FALLBACK();             \
+    --sp;                                                                                \
+    if (apply<Op::name>(sp[0], lp[ip->a])) JUMP_TO(ip[2].a);                            \
+    JUMP_TO(ip - cells + 3);                                                             \
+  }                                                                                      \
+  SMPZ_##name: {                                                                         \
+    if (UNLIKELY(send - sp < 2 || !MEM_OK(ip->a))) FALLBACK();                          \
+    if (!apply<Op::name>(mem[ip->a], ip[1].a)) JUMP_TO(ip[3].a);                        \
+    JUMP_TO(ip - cells + 4);                                                             \
+  }                                                                                      \
+  SMPN_##name: {                                                                         \
+    if (UNLIKELY(send - sp < 2 || !MEM_OK(ip->a))) FALLBACK();                          \
+    if (apply<Op::name>(mem[ip->a], ip[1].a)) JUMP_TO(ip[3].a);                         \
+    JUMP_TO(ip - cells + 4);                                                             \
+  }
+  PXOS_SUPER_CMPS(X)
+#undef X
+#undef DO_RET
+#undef DO_CALL
+#undef ENTER_OK
+#undef MEM_OK
 #undef FALLBACK
 #undef SLOT_OK
 #endif
@@ -638,6 +917,7 @@ trap_set:
   exit = Exit::Trap;
   if constexpr (!kExact) fuel += runlen[ip - cells] - 1;  // the rest of this run never ran
 save:
+  fuel_io = fuel;
   ip_ = ip;
   sp_ = sp;
   fp_ = fp;
@@ -659,6 +939,7 @@ save:
 #undef U32
 #undef OUTPUT_TRAP
 #undef I32
+#undef ZERO_LOCALS
 }
 
 RunResult Machine::run(const RunOptions& opt) {

@@ -79,39 +79,64 @@ int cmp_index(Op op) {
 
 // Picks, for every cell, the longest superinstruction whose pattern starts there. Fusions may
 // overlap: each cell keeps its own handler too, so any cell stays a valid jump target.
-std::vector<uint8_t> fuse(const std::vector<Cell>& c) {
+std::vector<uint16_t> fuse(const std::vector<Cell>& c) {
   size_t n = c.size();
-  std::vector<uint8_t> s(n, 0);
+  std::vector<uint16_t> s(n, 0);
   auto op = [&](size_t i) { return i < n ? Op(c[i].op()) : Op::NOP; };
+  auto a = [&](size_t i) { return i < n ? c[i].a : -1; };
   auto br = [&](size_t i) { return op(i) == Op::JZ ? 0 : op(i) == Op::JNZ ? 1 : -1; };
+  // <cmp>; Jcc at i: the offset of the pair in a compare-and-branch family, or -1
+  auto cb = [&](size_t i) { return cmp_index(op(i)) >= 0 && br(i + 1) >= 0 ? 2 * cmp_index(op(i)) + br(i + 1) : -1; };
+  auto bin = [&](size_t i) { return binop_index(op(i)); };
+  auto u16 = [](int id) { return uint16_t(id); };
   for (size_t i = 0; i < n; ++i) {
-    Op o = op(i);
-    if (o == Op::PUSH && cmp_index(op(i + 1)) >= 0 && br(i + 2) >= 0)
-      s[i] = uint8_t(kSuperPushCmpBranch + 2 * cmp_index(op(i + 1)) + br(i + 2));
-    else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::INC && op(i + 2) == Op::LSET)
-      s[i] = kSuper_LINC;
-    else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::INC && op(i + 2) == Op::LTEE)
-      s[i] = kSuper_LINC_TEE;
-    else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::DEC && op(i + 2) == Op::LSET)
-      s[i] = kSuper_LDEC;
-    else if (o == Op::LGET && i + 2 < n && c[i + 2].a == c[i].a && op(i + 1) == Op::ADD && op(i + 2) == Op::LSET)
-      s[i] = kSuper_LACC;
-    else if (o == Op::LGET && op(i + 1) == Op::ADD && op(i + 2) == Op::LOADI)
-      s[i] = kSuper_LADD_LOADI;
-    else if (o == Op::PUSH && op(i + 1) == Op::ADD && op(i + 2) == Op::LOADI)
-      s[i] = kSuper_PADD_LOADI;
-    else if (cmp_index(o) >= 0 && br(i + 1) >= 0)
-      s[i] = uint8_t(kSuperCmpBranch + 2 * cmp_index(o) + br(i + 1));
-    else if (o == Op::PUSH && binop_index(op(i + 1)) >= 0)
-      s[i] = uint8_t(kSuperPushBinop + binop_index(op(i + 1)));
-    else if (o == Op::LGET && binop_index(op(i + 1)) >= 0)
-      s[i] = uint8_t(kSuperLocalBinop + binop_index(op(i + 1)));
-    else if (o == Op::LGET && op(i + 1) == Op::LGET && binop_index(op(i + 2)) < 0)
+    Op o = op(i), o1 = op(i + 1), o2 = op(i + 2), o3 = op(i + 3);
+    // four instructions
+    if (o == Op::LGET && o1 == Op::PUSH && cb(i + 2) >= 0) s[i] = u16(kSuperLocalPushCmpBranch + cb(i + 2));
+    else if (o == Op::LGET && o1 == Op::LGET && cb(i + 2) >= 0) s[i] = u16(kSuperLocalLocalCmpBranch + cb(i + 2));
+    else if (o == Op::LOAD && o1 == Op::PUSH && cb(i + 2) >= 0) s[i] = u16(kSuperMemPushCmpBranch + cb(i + 2));
+    else if (o == Op::LGET && o1 == Op::LGET && o2 == Op::ADD && o3 == Op::LSET) s[i] = kSuper_LLADD_SET;
+    else if (o == Op::LOAD && o1 == Op::INC && o2 == Op::DUP && o3 == Op::STORE && a(i + 3) == a(i)) s[i] = kSuper_MINC_TEE;
+    else if (o == Op::LOCALS && o1 == Op::LSET && o2 == Op::LSET && o3 == Op::LSET) s[i] = kSuper_ENTER_SET3;
+    // three
+    else if (o == Op::PUSH && cb(i + 1) >= 0) s[i] = u16(kSuperPushCmpBranch + cb(i + 1));
+    else if (o == Op::LOCALS && o1 == Op::LSET && o2 == Op::LSET) s[i] = kSuper_ENTER_SET2;
+    else if (o == Op::LGET && o1 == Op::LGET && o2 == Op::CALL) s[i] = kSuper_LGET2_CALL;
+    else if (o == Op::LGET && cb(i + 1) >= 0) s[i] = u16(kSuperLocalCmpBranch + cb(i + 1));
+    else if (o == Op::LGET && a(i + 2) == a(i) && o1 == Op::INC && o2 == Op::LSET) s[i] = kSuper_LINC;
+    else if (o == Op::LGET && a(i + 2) == a(i) && o1 == Op::INC && o2 == Op::LTEE) s[i] = kSuper_LINC_TEE;
+    else if (o == Op::LGET && a(i + 2) == a(i) && o1 == Op::DEC && o2 == Op::LSET) s[i] = kSuper_LDEC;
+    else if (o == Op::LGET && a(i + 2) == a(i) && o1 == Op::ADD && o2 == Op::LSET) s[i] = kSuper_LACC;
+    else if (o == Op::LOAD && a(i + 2) == a(i) && o1 == Op::INC && o2 == Op::STORE) s[i] = kSuper_MINC;
+    else if (o == Op::LOAD && a(i + 2) == a(i) && o1 == Op::DEC && o2 == Op::STORE) s[i] = kSuper_MDEC;
+    else if (o == Op::LOAD && a(i + 2) == a(i) && o1 == Op::ADD && o2 == Op::STORE) s[i] = kSuper_MACC;
+    else if (o == Op::LGET && o1 == Op::PUSH && bin(i + 2) >= 0) s[i] = u16(kSuperLocalPushBinop + bin(i + 2));
+    else if (o == Op::PUSH && o1 == Op::LGET && o2 == Op::STOREI) s[i] = kSuper_PLSTOREI;
+    else if (o == Op::LGET && o1 == Op::LOADI && o2 == Op::LSET) s[i] = kSuper_LOADI_SET;
+    else if (o == Op::LGET && o1 == Op::ADD && o2 == Op::LOADI) s[i] = kSuper_LADD_LOADI;
+    else if (o == Op::PUSH && o1 == Op::ADD && o2 == Op::LOADI) s[i] = kSuper_PADD_LOADI;
+    // two
+    else if (cb(i) >= 0) s[i] = u16(kSuperCmpBranch + cb(i));
+    else if (o == Op::PUSH && bin(i + 1) >= 0) s[i] = u16(kSuperPushBinop + bin(i + 1));
+    else if (o == Op::LGET && bin(i + 1) >= 0) s[i] = u16(kSuperLocalBinop + bin(i + 1));
+    else if (o == Op::LOAD && bin(i + 1) >= 0) s[i] = u16(kSuperMemBinop + bin(i + 1));
+    else if (bin(i) >= 0 && o1 == Op::STORE) s[i] = u16(kSuperBinopStore + bin(i));
+    else if (o == Op::LGET && o1 == Op::LGET && bin(i + 2) < 0)
       s[i] = kSuper_LGET2;  // (LGET a; LGET b; binop runs better as LGET a; [LGET b; binop])
-    else if (o == Op::LGET && op(i + 1) == Op::LOADI)
-      s[i] = kSuper_LGET_LOADI;
-    else if (o == Op::LGET && op(i + 1) == Op::PUSH && binop_index(op(i + 2)) < 0 && cmp_index(op(i + 2)) < 0)
+    else if (o == Op::LOAD && o1 == Op::LOAD && bin(i + 2) < 0) s[i] = kSuper_LOAD2;
+    else if (o == Op::LGET && o1 == Op::LOADI) s[i] = kSuper_LGET_LOADI;
+    else if (o == Op::LGET && o1 == Op::PUSH && bin(i + 2) < 0 && cmp_index(o2) < 0)
       s[i] = kSuper_LGET_PUSH;  // else PUSH c fuses with what follows
+    else if (o == Op::LGET && o1 == Op::RET) s[i] = kSuper_LGET_RET;
+    else if (o == Op::LGET && o1 == Op::INC) s[i] = kSuper_LGET_INC;
+    else if (o == Op::LGET && o1 == Op::DEC) s[i] = kSuper_LGET_DEC;
+    else if (o == Op::LGET && o1 == Op::STOREI) s[i] = kSuper_LSTOREI;
+    else if (o == Op::ADD && o1 == Op::RET) s[i] = kSuper_ADD_RET;
+    else if (o == Op::LOCALS && o1 == Op::LSET) s[i] = kSuper_ENTER_SET;
+    else if (o == Op::LOCALS && o1 == Op::LTEE) s[i] = kSuper_ENTER_TEE;
+    else if (o == Op::DUP && o1 == Op::STORE) s[i] = kSuper_DUP_STORE;
+    else if (o == Op::LSET && o1 == Op::LSET) s[i] = kSuper_LSET2;
+    else if (o == Op::LGET && o1 == Op::CALL) s[i] = kSuper_LGET_CALL;
   }
   return s;
 }

@@ -44,7 +44,7 @@ class Program {
   const std::vector<uint32_t>& runlen() const { return runlen_; }
   const std::vector<std::string>& strings() const { return strings_; }
   // Superinstruction id per cell (superinstructions.def), 0 where none starts there.
-  const std::vector<uint8_t>& supers() const { return super_; }
+  const std::vector<uint16_t>& supers() const { return super_; }
   // Cell index of the instruction starting at byte offset pc, or -1.
   int32_t cell_at(uint32_t pc) const;
   // "file.pxasm:12: offset 0x1c: DIV" for diagnostics.
@@ -56,11 +56,11 @@ class Program {
   std::vector<uint32_t> runlen_;
   std::vector<std::string> strings_;
   std::vector<int32_t> pc_to_cell_;
-  std::vector<uint8_t> super_;
+  std::vector<uint16_t> super_;
 };
 
 // Superinstruction ids (see superinstructions.def).
-enum : uint8_t {
+enum : uint16_t {
 #define SUPER(name, id, n, pattern) kSuper_##name = id,
 #include "vm/superinstructions.def"
 #undef SUPER
@@ -68,6 +68,14 @@ enum : uint8_t {
   kSuperCmpBranch = 0x90,
   kSuperPushCmpBranch = 0xA0,
   kSuperLocalBinop = 0xB0,
+  kSuperLocalPushBinop = 0x120,
+  kSuperMemBinop = 0x140,
+  kSuperBinopStore = 0x160,
+  kSuperLocalPushCmpBranch = 0x180,
+  kSuperLocalLocalCmpBranch = 0x190,
+  kSuperLocalCmpBranch = 0x1A0,
+  kSuperMemPushCmpBranch = 0x1B0,
+  kSuperTableSize = 0x200,  // the dispatch table: every opcode byte and every id above
 };
 
 }  // namespace pxos::vm

@@ -1,6 +1,7 @@
 // fuzz_vm.cpp: any bytes as code. The verifier rejects, or the program finishes (halt or trap)
 // inside its fuel. Differential: the fast interpreter (run-charged fuel, superinstructions) and
-// the exact one (per-step fuel, plain handlers, used for --trace) must agree on everything.
+// the exact one (per-step fuel, plain handlers, used for --trace) must agree on everything:
+// halt or trap, steps, output, stack and data memory.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -12,7 +13,7 @@ namespace {
 struct Seen {
   pxos::vm::RunResult r;
   std::string out;
-  std::vector<int32_t> stack;
+  std::vector<int32_t> stack, mem;
 };
 Seen run_once(const pxos::vm::Program& prog, bool exact) {
   static std::FILE* devnull = std::fopen("/dev/null", "w");
@@ -33,6 +34,7 @@ Seen run_once(const pxos::vm::Program& prog, bool exact) {
   ro.output = [&](std::string_view t) { s.out += t; };
   s.r = vm.run(ro);
   s.stack.assign(vm.stack().begin(), vm.stack().end());
+  s.mem.assign(vm.memory().begin(), vm.memory().end());
   return s;
 }
 }  // namespace
@@ -49,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (fast.r.steps > 20000) std::abort();
   if (!fast.r.halted && fast.r.trap.detail.empty()) std::abort();
   if (fast.r.halted != exact.r.halted || fast.r.steps != exact.r.steps || fast.out != exact.out ||
-      fast.stack != exact.stack || fast.r.trap.code != exact.r.trap.code || fast.r.trap_pc != exact.r.trap_pc) {
+      fast.stack != exact.stack || fast.mem != exact.mem || fast.r.trap.code != exact.r.trap.code || fast.r.trap_pc != exact.r.trap_pc) {
     std::fprintf(stderr, "fast/exact disagree: halted %d/%d steps %llu/%llu trap '%s' / '%s'\n", fast.r.halted,
                  exact.r.halted, (unsigned long long)fast.r.steps, (unsigned long long)exact.r.steps,
                  fast.r.trap.detail.c_str(), exact.r.trap.detail.c_str());

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <set>
 #include <cstdio>
 
 #include "asm/assembler.hpp"
@@ -451,4 +452,131 @@ TEST(VmCounts, PerInstructionCountsSumToSteps) {
     EXPECT_EQ(counts[3], 7u);                       // JNZ
     EXPECT_EQ(counts.back(), trap ? 0u : 1u);       // HALT: not reached after the trap
   }
+}
+
+// ---- superinstructions: every fusion against the plain handlers ----
+// Each pattern of superinstructions.def runs after preludes that make it succeed, take either
+// branch, or trap in each way one of its instructions can (empty or full stack, unallocated
+// slot, exhausted locals, address out of range, zero divisor), at top level and inside a call.
+// The fast interpreter (fused cells) must end exactly as the exact one (plain handlers): same
+// halt or trap kind and pc, steps, output, stack and memory. And every id the table defines
+// must be formed by some pattern, so a new superinstruction cannot go untested.
+namespace {
+struct Seen {
+  vm::RunResult r;
+  std::string out;
+  std::vector<int32_t> stack, mem;
+};
+Seen run_mode(const vm::Program& prog, const vm::Limits& lim, bool exact) {
+  vm::HostEnv env;
+  vm::Machine m(prog, env);
+  vm::RunOptions ro;
+  ro.limits = lim;
+  std::vector<uint64_t> counts;  // counting runs the exact loop with plain handlers
+  if (exact) ro.counts = &counts;
+  Seen s;
+  ro.output = [&](std::string_view t) { s.out += t; };
+  s.r = m.run(ro);
+  s.stack.assign(m.stack().begin(), m.stack().end());
+  s.mem.assign(m.memory().begin(), m.memory().end());
+  return s;
+}
+std::vector<std::string> expand(const std::string& t) {
+  std::vector<std::string> out{t};
+  auto subst = [&](const std::string& key, const std::vector<std::string>& vals) {
+    std::vector<std::string> next;
+    for (const auto& s : out) {
+      size_t at = s.find(key);
+      if (at == std::string::npos) { next.push_back(s); continue; }
+      for (const auto& v : vals) next.push_back(s.substr(0, at) + v + s.substr(at + key.size()));
+    }
+    out = next;
+  };
+  std::vector<std::string> binops, cmps;
+#define X(name) binops.push_back(#name);
+  PXOS_SUPER_BINOPS(X)
+#undef X
+#define X(name) cmps.push_back(#name);
+  PXOS_SUPER_CMPS(X)
+#undef X
+  subst("{B}", binops);
+  subst("{C}", cmps);
+  subst("{J}", {"JZ", "JNZ"});
+  return out;
+}
+}  // namespace
+
+TEST(VmSuper, EveryFusionEndsAsThePlainHandlersDo) {
+  const std::vector<std::string> patterns = {
+      "LGET 0\nLGET 1", "LGET 0\nINC\nLSET 0", "LGET 0\nINC\nLTEE 0", "LGET 0\nDEC\nLSET 0",
+      "LGET 0\nLOADI", "LGET 0\nPUSH 3\nSWAP", "LGET 0\nADD\nLSET 0", "LGET 0\nADD\nLOADI",
+      "PUSH 2\nADD\nLOADI", "PUSH 3\n{B}", "LGET 0\n{B}", "{C}\n{J} t", "PUSH 3\n{C}\n{J} t",
+      "LOCALS 2\nLSET 1", "LOCALS 2\nLTEE 4", "LOCALS 2\nLTEE 1", "LGET 0\nRET", "ADD\nRET",
+      "LGET 0\nINC", "LGET 0\nDEC", "LGET 0\nSTOREI", "PUSH 5\nLGET 0\nSTOREI",
+      "LGET 0\nLGET 1\nADD\nLSET 2", "LGET 0\nLOADI\nLSET 1", "LOAD 1\nLOAD 2", "LOAD 1\nINC\nSTORE 1",
+      "LOAD 1\nINC\nDUP\nSTORE 1", "LOAD 1\nDEC\nSTORE 1", "LOAD 1\nADD\nSTORE 1", "DUP\nSTORE 3",
+      "LGET 0\nPUSH 3\n{B}", "LGET 0\nPUSH 0\n{B}", "LOAD 1\n{B}", "{B}\nSTORE 2",
+      "LGET 0\nPUSH 3\n{C}\n{J} t", "LGET 0\nLGET 1\n{C}\n{J} t", "LGET 0\n{C}\n{J} t",
+      "LOAD 1\nPUSH 3\n{C}\n{J} t", "LOAD 2\nPUSH 3\n{C}\n{J} t", "LOCALS 1\nLSET 3\nLSET 0",
+      "LOCALS 1\nLSET 0\nLSET 4", "LOCALS 2\nLSET 4\nLSET 1\nLSET 0", "LOCALS 1\nLSET 0\nLSET 2\nLSET 3",
+      "LSET 0\nLSET 1", "LSET 1\nLSET 2", "LGET 0\nCALL t", "LGET 1\nLGET 0\nCALL t"};
+  // locals 0 and 1, memory word 1, and the values left on the stack
+  struct Prelude { int l0, l1, m1, pushes; bool locals; };
+  const std::vector<Prelude> preludes = {
+      {1, 2, 4, 2, true}, {7, 2, 3, 2, true}, {3, 3, 3, 2, true}, {-5, 9, -1, 2, true},  // both branches
+      {0, 0, 0, 2, true},                                                                 // zero divisors
+      {2, 1, 4, 0, true}, {2, 1, 4, 1, true},                                             // too few values
+      {2, 1, 4, 3, true}, {2, 1, 4, 4, true},                                             // one, no room left
+      {2, 1, 4, 2, false}, {1, 2, 4, 0, false},                                           // no slots
+      {100, 1, 4, 2, true}};                                                              // a wild address
+  std::set<int> formed;
+  int compared = 0;
+  for (const auto& t : patterns)
+    for (const auto& body : expand(t))
+      for (const auto& p : preludes)
+        for (bool in_call : {false, true})
+          for (uint32_t memory_words : {8u, 2u}) {  // 2: LOAD 2, STORE 2 and 3 leave memory, tighter limits
+            std::string src = in_call ? "CALL f\nPRINT\nHALT\nf:\n" : "";
+            if (p.locals)
+              src += "LOCALS 3\nPUSH " + std::to_string(p.l0) + "\nLSET 0\nPUSH " + std::to_string(p.l1) + "\nLSET 1\n";
+            src += "PUSH " + std::to_string(p.m1) + "\nSTORE 1\n";
+            for (int i = 0; i < p.pushes; ++i) src += "PUSH " + std::to_string(i + 2) + "\n";
+            src += body + "\nPRINT\nt:\nHALT\n";
+            auto prog = vm::Program::load(asm_ok(src), {8, true});
+            ASSERT_TRUE(prog) << src;
+            for (uint16_t id : prog->supers()) if (id) formed.insert(id);
+            vm::Limits lim;
+            lim.memory_words = memory_words;
+            lim.stack_words = 4;
+            lim.local_words = memory_words == 8 ? 8 : 4;  // 4: LOCALS 3 then LOCALS 2 exhausts them
+            lim.max_frames = memory_words == 8 ? 4 : 1;   // 1: a CALL inside the call traps
+            Seen fast = run_mode(*prog, lim, false), exact = run_mode(*prog, lim, true);
+            std::string what = src + (in_call ? "(in a call)" : "") + " memory " + std::to_string(memory_words);
+            EXPECT_EQ(fast.r.halted, exact.r.halted) << what;
+            EXPECT_EQ(fast.r.trap.kind, exact.r.trap.kind) << what << fast.r.trap.detail << " / " << exact.r.trap.detail;
+            EXPECT_EQ(fast.r.trap_pc, exact.r.trap_pc) << what;
+            EXPECT_EQ(fast.r.steps, exact.r.steps) << what;
+            EXPECT_EQ(fast.out, exact.out) << what;
+            EXPECT_EQ(fast.stack, exact.stack) << what;
+            EXPECT_EQ(fast.mem, exact.mem) << what;
+            ++compared;
+          }
+  std::set<int> defined;
+#define SUPER(name, id, n, pattern) defined.insert(id);
+#include "vm/superinstructions.def"
+#undef SUPER
+  int nb = 0, nc = 0;
+#define X(name) ++nb;
+  PXOS_SUPER_BINOPS(X)
+#undef X
+#define X(name) ++nc;
+  PXOS_SUPER_CMPS(X)
+#undef X
+  for (int base : {vm::kSuperPushBinop, vm::kSuperLocalBinop, vm::kSuperLocalPushBinop, vm::kSuperMemBinop, vm::kSuperBinopStore})
+    for (int k = 0; k < nb; ++k) defined.insert(base + k);
+  for (int base : {vm::kSuperCmpBranch, vm::kSuperPushCmpBranch, vm::kSuperLocalPushCmpBranch, vm::kSuperLocalLocalCmpBranch,
+                   vm::kSuperLocalCmpBranch, vm::kSuperMemPushCmpBranch})
+    for (int k = 0; k < 2 * nc; ++k) defined.insert(base + k);
+  for (int id : defined) EXPECT_TRUE(formed.count(id)) << "superinstruction id " << id << " is formed by no pattern here";
+  EXPECT_GT(compared, 5000);
 }
