@@ -49,9 +49,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let tx = lid.x;
   let ty = lid.y;
   let nqb = (d.N + BR - 1u) / BR;
-  let qb = nqb - 1u - wid.x;          // causal: the longest rows go first
+  // Workgroups start in x-major order: x runs over the heads, y over the query blocks from the
+  // last, so every head's longest causal rows go first (and the short ones fill the tail).
+  let qb = nqb - 1u - wid.y;
   let q0 = qb * BR;
-  let hoff = wid.y * d.N * d.D;
+  let hoff = wid.x * d.N * d.D;
   let qscale = d.scale * LOG2E;
   let nchunks = (d.D + DC - 1u) / DC;
   var nkb = (d.N + BC - 1u) / BC;

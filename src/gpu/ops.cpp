@@ -285,7 +285,7 @@ Result<Launch> prepare_attention(std::span<const float> Q, std::span<const float
       return failf(Errc::Unsupported, "attention v2 needs {} bytes of workgroup memory; this adapter has {} (use v1)",
                    attn2_shared_bytes(ty), have);
     return make(D % 4 == 0 ? "attention_v2_vec4" : "attention_v2", "main",
-                {view(Q), view(K), view(V), pod_bytes(&d, sizeof d)}, n * 4, 3, {ceil_div(N, 8 * ty), H, 1});
+                {view(Q), view(K), view(V), pod_bytes(&d, sizeof d)}, n * 4, 3, {H, ceil_div(N, 8 * ty), 1});
   }
   return make("attention", "main", {view(Q), view(K), view(V), pod_bytes(&d, sizeof d)}, n * 4, 3,
               {ceil_div(N, kAttnRows), H, 1});
