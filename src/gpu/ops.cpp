@@ -94,8 +94,10 @@ std::vector<uint16_t> bytes_to_halves(const Bytes& b) {
 Result<MatmulKernel> parse_matmul_kernel(std::string_view s) {
   if (s == "v1") return MatmulKernel::v1;
   if (s == "v2") return MatmulKernel::v2;
+  if (s == "v2s") return MatmulKernel::v2s;
   if (s == "v3") return MatmulKernel::v3;
-  return failf(Errc::Usage, "unknown kernel version '{}' (v1 naive, v2 tiled, v3 subgroup)", s);
+  return failf(Errc::Usage, "unknown kernel version '{}' (v1 naive, v2 tiled, v2s tiled with the small tile on small "
+                            "products, v3 subgroup)", s);
 }
 Result<RotaryKernel> parse_rotary_kernel(std::string_view s) {
   if (s == "v1") return RotaryKernel::v1;
@@ -112,6 +114,7 @@ const char* matmul_kernel_name(MatmulKernel k) {
   switch (k) {
     case MatmulKernel::v1: return "v1";
     case MatmulKernel::v2: return "v2";
+    case MatmulKernel::v2s: return "v2s";
     case MatmulKernel::v3: return "v3";
   }
   return "?";
@@ -154,11 +157,13 @@ Result<Launch> prepare_matmul(std::span<const float> A, std::span<const float> B
     case MatmulKernel::v1:
       return make("matmul_v1", "main", {view(A), view(B), db}, out, 2,
                   {ceil_div(N, kNaiveTile), ceil_div(M, kNaiveTile), 1});
-    case MatmulKernel::v2: {
+    case MatmulKernel::v2:
+    case MatmulKernel::v2s: {
       bool vec4 = K % 4 == 0 && N % 4 == 0;
-      // Too few large tiles to fill the GPU: the small tile (4x the workgroups).
+      // v2s: too few large tiles to fill the GPU, so the small tile (4x the workgroups).
       uint64_t grid = uint64_t(ceil_div(N, kMatmulTile)) * ceil_div(M, kMatmulTile);
-      uint32_t tile = grid < kMatmulSmallGrid ? kMatmulTileSmall : kMatmulTile;
+      bool small = kernel == MatmulKernel::v2s && grid < kMatmulSmallGrid;
+      uint32_t tile = small ? kMatmulTileSmall : kMatmulTile;
       return make(vec4 ? "matmul_v2_vec4" : "matmul_v2", "main", {view(A), view(B), db}, out, 2,
                   {ceil_div(N, tile), ceil_div(M, tile), 1}, {Constant{"TILE", double(tile)}});
     }

@@ -15,7 +15,7 @@ namespace pxos::gpu::tune {
 // follows as TILE/16 (one vec4 of A and one of B per invocation per K tile). 128: 256
 // invocations, BK = 8, the H100 optimum (docs/gpu.md).
 inline constexpr uint32_t kMatmulTile = 128;
-// matmul v2 on small products: when TILE = 128 gives fewer than kMatmulSmallGrid workgroups (one
+// matmul v2s on small products: when TILE = 128 gives fewer than kMatmulSmallGrid workgroups (one
 // per SM of an H100: 132), the host sets TILE = kMatmulTileSmall instead (64: 64 invocations,
 // BK = 4, 4x the workgroups: 1024^3 runs 256 instead of 64).
 inline constexpr uint32_t kMatmulTileSmall = 64;
@@ -81,10 +81,9 @@ static_assert(kSubgroupTile % 4 == 0, "matmul v3 works in 4x4 blocks");
 static_assert(kAttnMaxD % 4 == 0 && kAttnMaxD <= 128, "attention keeps 4 vec4 of output per invocation");
 static_assert(kAttnKeyBlock % 8 == 0 && kAttnKeyBlock <= 32 && kAttnKeyBlockSmall % 8 == 0,
               "attention: each of a row's 8 invocations scores BC / 8 <= 4 keys");
-static_assert(kAttn2DChunk == 16 && kAttn2MaxD == 128 && kAttn2RowGroupsSmall % 2 == 0 &&
-                  16 % kAttn2RowGroupsSmall == 0 && kAttn2RowGroups == 16,
-              "attention v2: 16 x TY invocations with TY even and dividing 16 (the K loader: 16/TY vec4 "
-              "each, V chunks of TY/2 keys); d-chunks of 16; D <= 128");
+static_assert(kAttn2DChunk == 16 && kAttn2MaxD == 128 && kAttn2RowGroupsSmall == 8 && kAttn2RowGroups == 16,
+              "attention v2: TY 8 or 16 (the K loader keeps 16/TY <= 2 vec4, V chunks of TY/2 keys); "
+              "d-chunks of 16; D <= 128");
 static_assert((kRowWG & (kRowWG - 1)) == 0, "row reductions halve the workgroup");
 static_assert((kLlmMatvecWG & (kLlmMatvecWG - 1)) == 0 && (kLlmMatvecLPR & (kLlmMatvecLPR - 1)) == 0 &&
                   kLlmMatvecWG % (2 * kLlmMatvecLPR) == 0 && kLlmMatvecWG <= 256,
