@@ -21,4 +21,5 @@ fn store4(off: u32, n: u32, v: vec4f) {
   for (var e = 0u; e < n; e++) { O[off + e] = v[e]; }
 }
 
+#include "lib/attention_rows_shared.wgsl"
 #include "lib/attention_fa2.wgsl"

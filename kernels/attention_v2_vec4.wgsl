@@ -14,4 +14,5 @@ fn load4(which: u32, base: u32, c: u32) -> vec4f {  // base and c are multiples 
 }
 fn store4(off: u32, n: u32, v: vec4f) { O[off / 4u] = v; }
 
+#include "lib/attention_rows_shared.wgsl"
 #include "lib/attention_fa2.wgsl"

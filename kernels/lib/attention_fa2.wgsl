@@ -1,6 +1,10 @@
 // lib/attention_fa2.wgsl: attention v2, FlashAttention-2 tiling with the matmul's register
-// blocking for both products, shared by attention_v2 (any D) and attention_v2_vec4 (D % 4 == 0),
-// which declare bindings 0-3 (Q, K, V, O) and
+// blocking for both products, shared by attention_v2 (any D), attention_v2_vec4 (D % 4 == 0) and
+// attention_v2_sg (D % 4 == 0, subgroups of 16 or more lanes), which declare bindings 0-3
+// (Q, K, V, O), include one of lib/attention_rows_{shared,subgroup}.wgsl for
+//   fn row_max16(v, r, tx) / row_sum16(v, r, tx)   8 values per invocation (its 8 rows), each
+//                                    combined over the 16 invocations tx = 0..15 of its rows
+// and define
 //   fn load4(which, base, c) -> vec4f  Q (0), K (1) or V (2): elements c .. c+3 of the row
 //                                      starting at element `base` (c % 4 == 0; zero past D;
 //                                      the row is known to be < N)
@@ -17,8 +21,8 @@
 //           (transposed, in workgroup memory) and V streamed in chunks of VK = 8 keys: 4 loads
 //           per 64 FMA (VK = WG / 32: one vec4 of V per invocation per chunk).
 // Online softmax in base 2 (Q pre-scaled by scale * log2 e): the block's row maximum is combined
-// over the 16 invocations of a row through workgroup memory; each invocation keeps a partial row
-// sum over its own keys, combined once at the end. The next chunk (Q/K or V) is fetched into
+// over the 16 invocations of a row (row_max16: workgroup memory, or subgroup shuffles); each
+// invocation keeps a partial row sum over its own keys, combined once at the end (row_sum16). The next chunk (Q/K or V) is fetched into
 // registers while the current one computes.
 struct AttnDims { H: u32, N: u32, D: u32, causal: u32, scale: f32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(4) var<storage, read> d: AttnDims;
@@ -41,7 +45,6 @@ const LOG2E = 1.4426950408889634;
 // PV step's P^T [BC][PS] (vec4 of 4 query rows). DC * (R4 + 16) <= BC * PS for DC <= 16.
 var<workgroup> U: array<vec4f, BC * PS>;
 var<workgroup> Vs: array<vec4f, WG>;           // V chunk [VK][128 / 4]
-var<workgroup> Red: array<f32, BR * 16u>;      // per row, the 16 partial maxima (then sums)
 
 @compute @workgroup_size(16, TY)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
@@ -139,16 +142,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         }
       }
     }
+    var bm: array<f32, 8>;
+    for (var i = 0u; i < 8u; i++) { bm[i] = max(max(s[i].x, s[i].y), max(s[i].z, s[i].w)); }
+    bm = row_max16(bm, ty, tx);
     for (var i = 0u; i < 8u; i++) {
-      let r = (i / 4u) * hb + ty * 4u + (i % 4u);
-      Red[r * 16u + tx] = max(max(s[i].x, s[i].y), max(s[i].z, s[i].w));
-    }
-    workgroupBarrier();
-    for (var i = 0u; i < 8u; i++) {
-      let r = (i / 4u) * hb + ty * 4u + (i % 4u);
-      var mb = m[i];
-      for (var q = 0u; q < 16u; q++) { mb = max(mb, Red[r * 16u + q]); }
       // Every row has a valid key in block 0 (key 0), so mb is finite from then on.
+      let mb = max(m[i], bm[i]);
       let alpha = exp2(m[i] - mb);
       m[i] = mb;
       let p = exp2(s[i] - vec4f(mb));
@@ -209,18 +208,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
   }
   // Row sums: the 16 partials of each row.
+  let sums = row_sum16(l, ty, tx);
   for (var i = 0u; i < 8u; i++) {
-    let r = (i / 4u) * hb + ty * 4u + (i % 4u);
-    Red[r * 16u + tx] = l[i];
-  }
-  workgroupBarrier();
-  for (var i = 0u; i < 8u; i++) {
-    let r = (i / 4u) * hb + ty * 4u + (i % 4u);
-    let row = q0 + r;
+    let row = q0 + (i / 4u) * hb + ty * 4u + (i % 4u);
     if (row >= d.N) { continue; }
-    var sum = 0.0;
-    for (var q = 0u; q < 16u; q++) { sum += Red[r * 16u + q]; }
-    let inv = 1.0 / sum;
+    let inv = 1.0 / sums[i];
     for (var h = 0u; h < 2u; h++) {
       let c = h * 64u + tx * 4u;
       if (c < d.D) { store4(hoff + row * d.D + c, min(4u, d.D - c), o[2u * i + h] * inv); }

@@ -289,7 +289,11 @@ Result<Launch> prepare_attention(std::span<const float> Q, std::span<const float
     if (have < attn2_shared_bytes(ty))
       return failf(Errc::Unsupported, "attention v2 needs {} bytes of workgroup memory; this adapter has {} (use v1)",
                    attn2_shared_bytes(ty), have);
-    return make(D % 4 == 0 ? "attention_v2_vec4" : "attention_v2", "main",
+    // Row reductions by subgroup shuffles where a subgroup holds whole 16-invocation rows.
+    const auto& info = (*rt)->info();
+    bool sg = info.subgroups && info.subgroup_min >= 16;
+    const char* file = D % 4 != 0 ? "attention_v2" : sg ? "attention_v2_sg" : "attention_v2_vec4";
+    return make(file, "main",
                 {view(Q), view(K), view(V), pod_bytes(&d, sizeof d)}, n * 4, 3, {H, ceil_div(N, 8 * ty), 1});
   }
   return make("attention", "main", {view(Q), view(K), view(V), pod_bytes(&d, sizeof d)}, n * 4, 3,

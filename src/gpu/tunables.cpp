@@ -19,7 +19,7 @@ std::vector<Constant> kernel_constants(std::string_view k, const AdapterSummary&
   if (k == "llm_matvec") return {c("WG", kLlmMatvecWG), c("LPR", kLlmMatvecLPR), c("TPW", kLlmMatvecTPW)};
   if (k == "llm_attention") return {c("WG", kLlmAttnWG), c("DMAX", kLlmAttnMaxD)};
   if (k == "llm_embed") return {c("WG", kLlmEmbedWG)};
-  if (k == "attention_v2" || k == "attention_v2_vec4")
+  if (k == "attention_v2" || k == "attention_v2_vec4" || k == "attention_v2_sg")
     return {c("TY", attn2_row_groups(adapter)), c("DC", kAttn2DChunk)};
   if (k == "attention") {
     bool large = adapter.limits.maxComputeWorkgroupStorageSize >= kAttnKeyBlockBytes;

@@ -44,7 +44,8 @@ inline constexpr uint32_t kAttn2RowGroups = 16;
 inline constexpr uint32_t kAttn2RowGroupsSmall = 8;
 inline constexpr uint32_t kAttn2DChunk = 16;
 inline constexpr uint32_t kAttn2MaxD = 128;  // the PV step's 16 x 8 output columns
-// Workgroup memory of attention v2 at TY (the kernel's U, Vs and Red arrays).
+// Workgroup memory of attention v2 at TY (the kernel's U, Vs and, unless the row reductions run
+// on subgroups, Red arrays); TY is chosen by the larger figure.
 constexpr uint32_t attn2_shared_bytes(uint32_t ty) { return (64 * (2 * ty + 1) + 16 * ty) * 16 + 8 * ty * 16 * 4; }
 // softmax, layernorm, rmsnorm (override WG): invocations per row (a power of 2: tree reductions).
 inline constexpr uint32_t kRowWG = 256;

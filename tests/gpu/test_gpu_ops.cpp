@@ -132,9 +132,19 @@ TEST(GpuOps, AttentionCausalAndFull) {
                                           << D << (causal ? " causal" : ""));
         size_t n = size_t(H) * N * D;
         auto Q = rnd(g, n, -2, 2), K = rnd(g, n, -2, 2), V = rnd(g, n);
-        auto got = attention(Q, K, V, H, N, D, causal, k);
-        ASSERT_TRUE(got) << got.error().detail;
-        EXPECT_CLOSE(*got, ref::attention(Q, K, V, H, N, D, causal), kRtol32, kAtol32);
+        auto L = prepare_attention(Q, K, V, H, N, D, causal, k);
+        ASSERT_TRUE(L) << L.error().detail;
+        if (k == AttentionKernel::v2) {
+          // Which v2 file ran: the subgroup reductions wherever a subgroup holds a 16-wide row
+          // (run with LP_NATIVE_VECTOR_WIDTH=512 for lavapipe's 16 lanes: unit.gpu_ops_sg16).
+          bool sg = rt->info().subgroups && rt->info().subgroup_min >= 16;
+          const char* want = D % 4 != 0 ? "attention_v2.wgsl" : sg ? "attention_v2_sg.wgsl" : "attention_v2_vec4.wgsl";
+          EXPECT_NE(L->kernel.find(want), std::string::npos) << L->kernel;
+        }
+        ASSERT_TRUE(L->run());
+        auto out = L->read_output();
+        ASSERT_TRUE(out) << out.error().detail;
+        EXPECT_CLOSE(bytes_to_floats(*out), ref::attention(Q, K, V, H, N, D, causal), kRtol32, kAtol32);
       }
     }
   }
