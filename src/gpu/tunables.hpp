@@ -103,10 +103,10 @@ std::vector<Constant> kernel_constants(std::string_view kernel, const AdapterSum
 // The same, limited to the overrides `wgsl` declares: for kernel files from outside the build
 // (PXOS_KERNELS_DIR, `pxos gpu run FILE`), which may fix a size as a plain const (the embedded
 // kernels declare every one: tests/gpu checks it).
+std::vector<Constant> declared_constants(std::string_view kernel, std::string_view wgsl,
+                                         const AdapterSummary& adapter);
 // attention v2's TY on this adapter (by its workgroup memory): the kernel and the dispatch
 // geometry (8 * TY rows per workgroup) both use it.
 uint32_t attn2_row_groups(const AdapterSummary& adapter);
-std::vector<Constant> declared_constants(std::string_view kernel, std::string_view wgsl,
-                                         const AdapterSummary& adapter);
 
 }  // namespace pxos::gpu
