@@ -17,6 +17,7 @@ b() { echo "# pxos gpu bench $*"; $PX gpu bench "$@" --json 2>&1 | tee -a "$OUT/
 BENCH_SET=${BENCH_SET:-all}
 if [ "$BENCH_SET" = all ] || [ "$BENCH_SET" = matmul ]; then
   b matmul --kernel v2 --n 1024 2048 4096 8192 --reps 20
+  b matmul --kernel v2s --n 1024 2048 --reps 20
   b matmul --kernel v1 --n 4096 --reps 5
   b matmul --kernel v3 --n 1024 --reps 5
   # tuning variants (kernel files from $VARIANTS/<name>/, see docs/gpu.md)
@@ -24,11 +25,14 @@ if [ "$BENCH_SET" = all ] || [ "$BENCH_SET" = matmul ]; then
   echo "# toggle disable_robustness"; PXOS_DAWN_TOGGLES=disable_robustness b matmul --n 4096 --reps 20
 fi
 if [ "$BENCH_SET" = all ] || [ "$BENCH_SET" = rest ]; then
-  b attention --n 2048 --reps 10
-  b attention --n 2048 --non-causal --reps 10
+  b attention --n 2048 --kernel v1 --reps 10
+  b attention --n 2048 --kernel v1 --non-causal --reps 10
+  b attention --n 2048 --kernel v2 --reps 10
+  b attention --n 2048 --kernel v2 --non-causal --reps 10
   echo "# toggle disable_robustness"; PXOS_DAWN_TOGGLES=disable_robustness b attention --n 2048 --reps 10
   for op in softmax layernorm rmsnorm relu leaky_relu gelu silu; do b $op --n 16384 --cols 4096 --reps 20; done
-  b rotary --n 4096 --reps 20
+  b rotary --n 4096 16384 --reps 20 --kernel v2
+  b rotary --n 4096 16384 --reps 20 --kernel v3
   b rotary --n 4096 --reps 20 --kernel v1
 fi
 PYTHONUNBUFFERED=1 python3 bench/gpu/torch_ref.py 2>&1 | tee "$OUT/torch.jsonl"

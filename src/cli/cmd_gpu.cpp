@@ -206,7 +206,7 @@ static pxos::cli::Register reg(60, [](CLI::App& app) {
   bench->add_option("--cols", cfg->cols, "row length for softmax / norms / activations (default 4096)");
   bench->add_option("--heads", cfg->heads, "heads for attention / rotary (default 32)");
   bench->add_option("--dtype", cfg->dtype, "f32 | f16 (matmul)");
-  bench->add_option("--kernel", cfg->kernel, "Kernel version: matmul v1 naive | v2 tiled | v3 subgroup; rotary v1 per element pair | v2 across heads");
+  bench->add_option("--kernel", cfg->kernel, "Kernel version: matmul v1 naive | v2 tiled | v2s tiled, small tile on small products | v3 subgroup; attention v1 row per 8 invocations | v2 FlashAttention-2 tiles; rotary v1 per element pair | v2 across heads | v3 vec4 head groups");
   bench->add_flag("!--non-causal", cfg->causal, "attention without the causal mask");
   bench->add_option("--reps", cfg->reps, "timed repetitions (median reported; default 20)");
   bench->add_option("--seed", cfg->seed, "random seed (default: fresh)");

@@ -59,7 +59,16 @@ double rel_err_rows(const std::vector<float>& got, const std::vector<float>& wan
   return c.max_rel;
 }
 
-Result<BenchResult> bench_one(const BenchConfig& cfg, uint32_t n, std::mt19937_64& g) {
+// The version an op runs without --kernel: the fastest measured on the H100 so far
+// (docs/BENCHMARKS.md), the same as the ops' defaults (ops.hpp).
+std::string default_kernel(const std::string& op) {
+  if (op == "attention") return "v1";
+  return "v2";
+}
+
+Result<BenchResult> bench_one(const BenchConfig& cfg_in, uint32_t n, std::mt19937_64& g) {
+  BenchConfig cfg = cfg_in;
+  if (cfg.kernel.empty()) cfg.kernel = default_kernel(cfg.op);
   BenchResult R;
   R.op = cfg.op;
   R.dtype = cfg.dtype;
@@ -101,7 +110,10 @@ Result<BenchResult> bench_one(const BenchConfig& cfg, uint32_t n, std::mt19937_6
     R.shape = fmt::format("1x{}x{}x{}{}", H, N, D, cfg.causal ? " causal" : "");
     size_t cnt = size_t(H) * N * D;
     auto Q = rnd(g, cnt), K = rnd(g, cnt), V = rnd(g, cnt);
-    auto L = prepare_attention(Q, K, V, H, N, D, cfg.causal);
+    auto kv = parse_attention_kernel(cfg.kernel);
+    if (!kv) return std::unexpected(kv.error());
+    R.kernel = cfg.kernel;
+    auto L = prepare_attention(Q, K, V, H, N, D, cfg.causal, *kv);
     if (!L) return std::unexpected(L.error());
     auto t = time_launch(*L, cfg.reps, &ts);
     if (!t) return std::unexpected(t.error());

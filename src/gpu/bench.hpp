@@ -16,7 +16,7 @@ struct BenchConfig {
   uint32_t cols = 4096;        // row ops: row length; attention/rotary: head dim is 128
   uint32_t heads = 32;         // attention, rotary
   std::string dtype = "f32";
-  std::string kernel = "v2";   // matmul (v1 v2 v3) and rotary (v1 v2) versions
+  std::string kernel;          // matmul (v1 v2 v3), attention (v1 v2), rotary (v1 v2 v3); empty: the op's default
   bool causal = true;          // attention
   int reps = 20;
   bool json = false;

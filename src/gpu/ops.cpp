@@ -33,8 +33,11 @@ Status need(bool ok, std::string_view what) {
   return {};
 }
 
+// `retune`: tunables.hpp values the op picked by shape (matmul's small tile), replacing the
+// kernel's usual value of the same name.
 Result<Launch> make(std::string_view kernel, std::string_view entry, std::vector<ByteView> inputs,
-                    uint64_t out_bytes, size_t out_pos, std::array<uint32_t, 3> groups) {
+                    uint64_t out_bytes, size_t out_pos, std::array<uint32_t, 3> groups,
+                    std::vector<Constant> retune = {}) {
   auto rt = Runtime::get();
   if (!rt) return std::unexpected(rt.error());
   // $PXOS_KERNELS_DIR/<kernel>.wgsl, when present, replaces the embedded copy (kernel tuning
@@ -42,6 +45,9 @@ Result<Launch> make(std::string_view kernel, std::string_view entry, std::vector
   auto src = load_kernel(kernel);
   if (!src) return std::unexpected(src.error());
   auto constants = declared_constants(kernel, src->text, (*rt)->info());
+  for (auto& c : constants)
+    for (auto& r : retune)
+      if (c.name == r.name) c.value = r.value;
   auto pl = (*rt)->pipeline(src->text, entry, constants, src->label, &*src);
   if (!pl) return std::unexpected(pl.error());
   Launch L;
@@ -88,18 +94,27 @@ std::vector<uint16_t> bytes_to_halves(const Bytes& b) {
 Result<MatmulKernel> parse_matmul_kernel(std::string_view s) {
   if (s == "v1") return MatmulKernel::v1;
   if (s == "v2") return MatmulKernel::v2;
+  if (s == "v2s") return MatmulKernel::v2s;
   if (s == "v3") return MatmulKernel::v3;
-  return failf(Errc::Usage, "unknown kernel version '{}' (v1 naive, v2 tiled, v3 subgroup)", s);
+  return failf(Errc::Usage, "unknown kernel version '{}' (v1 naive, v2 tiled, v2s tiled with the small tile on small "
+                            "products, v3 subgroup)", s);
 }
 Result<RotaryKernel> parse_rotary_kernel(std::string_view s) {
   if (s == "v1") return RotaryKernel::v1;
   if (s == "v2") return RotaryKernel::v2;
-  return failf(Errc::Usage, "unknown rotary kernel version '{}' (v1 per element pair, v2 across heads)", s);
+  if (s == "v3") return RotaryKernel::v3;
+  return failf(Errc::Usage, "unknown rotary kernel version '{}' (v1 per element pair, v2 across heads, v3 vec4 head groups)", s);
+}
+Result<AttentionKernel> parse_attention_kernel(std::string_view s) {
+  if (s == "v1") return AttentionKernel::v1;
+  if (s == "v2") return AttentionKernel::v2;
+  return failf(Errc::Usage, "unknown attention kernel version '{}' (v1 row per 8 invocations, v2 FlashAttention-2 tiles)", s);
 }
 const char* matmul_kernel_name(MatmulKernel k) {
   switch (k) {
     case MatmulKernel::v1: return "v1";
     case MatmulKernel::v2: return "v2";
+    case MatmulKernel::v2s: return "v2s";
     case MatmulKernel::v3: return "v3";
   }
   return "?";
@@ -142,10 +157,15 @@ Result<Launch> prepare_matmul(std::span<const float> A, std::span<const float> B
     case MatmulKernel::v1:
       return make("matmul_v1", "main", {view(A), view(B), db}, out, 2,
                   {ceil_div(N, kNaiveTile), ceil_div(M, kNaiveTile), 1});
-    case MatmulKernel::v2: {
+    case MatmulKernel::v2:
+    case MatmulKernel::v2s: {
       bool vec4 = K % 4 == 0 && N % 4 == 0;
+      // v2s: too few large tiles to fill the GPU, so the small tile (4x the workgroups).
+      uint64_t grid = uint64_t(ceil_div(N, kMatmulTile)) * ceil_div(M, kMatmulTile);
+      bool small = kernel == MatmulKernel::v2s && grid < kMatmulSmallGrid;
+      uint32_t tile = small ? kMatmulTileSmall : kMatmulTile;
       return make(vec4 ? "matmul_v2_vec4" : "matmul_v2", "main", {view(A), view(B), db}, out, 2,
-                  {ceil_div(N, kMatmulTile), ceil_div(M, kMatmulTile), 1});
+                  {ceil_div(N, tile), ceil_div(M, tile), 1}, {Constant{"TILE", double(tile)}});
     }
     case MatmulKernel::v3: {
       auto rt = Runtime::get();
@@ -231,19 +251,28 @@ Result<Launch> prepare_rotary(std::span<const float> X, std::span<const float> i
                     "rotary: X must have T*H*D elements and inv_freq D/2"); !s)
     return std::unexpected(s.error());
   uint32_t dims[4] = {T, H, D, offset};
-  const bool v2 = kernel == RotaryKernel::v2;
+  std::vector<ByteView> in{view(X), view(inv_freq)};
+  Bytes db = pod_bytes(dims, sizeof dims);
+  in.push_back(db);
+  // v3 needs whole vec4 halves (D % 8 == 0); other head dimensions run v2.
+  if (kernel == RotaryKernel::v3 && D % 8 == 0) {
+    uint64_t units = uint64_t(T) * ceil_div(H, kRotaryHeadsPerInvocation) * (D / 8);
+    uint32_t groups = std::min<uint32_t>(ceil_div(units, kElementwiseWG), kMaxGroups);
+    return make("rotary_vec4", "main", in, X.size_bytes(), 2, {groups, 1, 1});
+  }
   // v1: one invocation per element pair; v2: one per (position, pair), looping over the heads.
-  uint64_t units = v2 ? uint64_t(T) * (D / 2) : X.size() / 2;
+  const bool v1 = kernel == RotaryKernel::v1;
+  uint64_t units = v1 ? X.size() / 2 : uint64_t(T) * (D / 2);
   uint32_t groups = std::min<uint32_t>(ceil_div(units, kElementwiseWG), kMaxGroups);
-  return make(v2 ? "rotary_heads" : "rotary", "main", {view(X), view(inv_freq), pod_bytes(dims, sizeof dims)}, X.size_bytes(), 2,
-              {groups, 1, 1});
+  return make(v1 ? "rotary" : "rotary_heads", "main", in, X.size_bytes(), 2, {groups, 1, 1});
 }
 
 Result<Launch> prepare_attention(std::span<const float> Q, std::span<const float> K,
                                  std::span<const float> V, uint32_t H, uint32_t N, uint32_t D,
-                                 bool causal) {
+                                 bool causal, AttentionKernel kernel) {
   if (auto s = need(H && N && D, fmt::format("attention: empty input (H={}, N={}, D={})", H, N, D)); !s)
     return std::unexpected(s.error());
+  static_assert(kAttnMaxD == kAttn2MaxD, "v1 and v2 take the same head dimensions");
   if (auto s = need(D <= kAttnMaxD, fmt::format("attention: head dimension {} exceeds {}", D, kAttnMaxD)); !s)
     return std::unexpected(s.error());
   size_t n = size_t(H) * N * D;
@@ -252,6 +281,21 @@ Result<Launch> prepare_attention(std::span<const float> Q, std::span<const float
     return std::unexpected(s.error());
   struct { uint32_t H, N, D, causal; float scale; uint32_t p[3]; } d{H, N, D, causal ? 1u : 0u,
                                                                      float(1.0 / std::sqrt(double(D))), {}};
+  if (kernel == AttentionKernel::v2) {
+    auto rt = Runtime::get();
+    if (!rt) return std::unexpected(rt.error());
+    uint32_t ty = attn2_row_groups((*rt)->info());
+    uint32_t have = (*rt)->info().limits.maxComputeWorkgroupStorageSize;
+    if (have < attn2_shared_bytes(ty))
+      return failf(Errc::Unsupported, "attention v2 needs {} bytes of workgroup memory; this adapter has {} (use v1)",
+                   attn2_shared_bytes(ty), have);
+    // Row reductions by subgroup shuffles where a subgroup holds whole 16-invocation rows.
+    const auto& info = (*rt)->info();
+    bool sg = info.subgroups && info.subgroup_min >= 16;
+    const char* file = D % 4 != 0 ? "attention_v2" : sg ? "attention_v2_sg" : "attention_v2_vec4";
+    return make(file, "main",
+                {view(Q), view(K), view(V), pod_bytes(&d, sizeof d)}, n * 4, 3, {H, ceil_div(N, 8 * ty), 1});
+  }
   return make("attention", "main", {view(Q), view(K), view(V), pod_bytes(&d, sizeof d)}, n * 4, 3,
               {ceil_div(N, kAttnRows), H, 1});
 }
@@ -289,8 +333,8 @@ Result<std::vector<float>> rotary(std::span<const float> X, std::span<const floa
 }
 Result<std::vector<float>> attention(std::span<const float> Q, std::span<const float> K,
                                      std::span<const float> V, uint32_t H, uint32_t N, uint32_t D,
-                                     bool causal) {
-  return once(prepare_attention(Q, K, V, H, N, D, causal));
+                                     bool causal, AttentionKernel kernel) {
+  return once(prepare_attention(Q, K, V, H, N, D, causal, kernel));
 }
 
 }  // namespace pxos::gpu

@@ -13,15 +13,26 @@
 namespace pxos::gpu {
 
 // Matmul kernel versions, side by side: v1 naive, v2 tiled (register + workgroup memory),
-// v3 subgroup reduction (for skinny shapes).
-enum class MatmulKernel { v1, v2, v3 };
+// v2s the same tiling with the small tile where the large one gives too few workgroups to fill
+// the GPU (1024^3), v3 subgroup reduction (for skinny shapes).
+enum class MatmulKernel { v1, v2, v2s, v3 };
 Result<MatmulKernel> parse_matmul_kernel(std::string_view s);
 const char* matmul_kernel_name(MatmulKernel k);
 
 // Rotary kernel versions, side by side: v1 one invocation per element pair (rotary.wgsl), v2 one
-// per (position, pair) across all heads (rotary_heads.wgsl: cos/sin once per position and pair).
-enum class RotaryKernel { v1, v2 };
+// per (position, pair) across all heads (rotary_heads.wgsl: cos/sin once per position and pair),
+// v3 one per (position, 4 pairs, group of heads) with 16-byte accesses (rotary_vec4.wgsl; needs
+// D % 8 == 0, other D run v2).
+enum class RotaryKernel { v1, v2, v3 };
 Result<RotaryKernel> parse_rotary_kernel(std::string_view s);
+
+// Defaults (here and in `pxos gpu bench`) stay the kernels measured fastest on the H100 so far:
+// matmul v2, rotary v2, attention v1, until v2s, v3 and attention v2 are measured there.
+// Attention kernel versions, side by side: v1 one query row per 8 invocations with scalar dot
+// products (attention.wgsl), v2 FlashAttention-2 tiling with register-blocked QK^T and PV
+// (attention_v2[_vec4].wgsl, lib/attention_fa2.wgsl).
+enum class AttentionKernel { v1, v2 };
+Result<AttentionKernel> parse_attention_kernel(std::string_view s);
 
 enum class Activation { relu, leaky_relu, gelu, silu };
 
@@ -51,7 +62,7 @@ Result<Launch> prepare_rotary(std::span<const float> X, std::span<const float> i
                               uint32_t H, uint32_t D, uint32_t offset, RotaryKernel kernel = RotaryKernel::v2);
 Result<Launch> prepare_attention(std::span<const float> Q, std::span<const float> K,
                                  std::span<const float> V, uint32_t H, uint32_t N, uint32_t D,
-                                 bool causal);
+                                 bool causal, AttentionKernel kernel = AttentionKernel::v1);
 
 // One-shot forms: run once, return the output.
 Result<std::vector<float>> matmul(std::span<const float> A, std::span<const float> B, uint32_t M,
@@ -70,7 +81,7 @@ Result<std::vector<float>> rotary(std::span<const float> X, std::span<const floa
                                   RotaryKernel kernel = RotaryKernel::v2);
 Result<std::vector<float>> attention(std::span<const float> Q, std::span<const float> K,
                                      std::span<const float> V, uint32_t H, uint32_t N, uint32_t D,
-                                     bool causal);
+                                     bool causal, AttentionKernel kernel = AttentionKernel::v1);
 
 std::vector<float> bytes_to_floats(const Bytes& b);
 std::vector<uint16_t> bytes_to_halves(const Bytes& b);

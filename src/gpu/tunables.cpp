@@ -15,14 +15,23 @@ std::vector<Constant> kernel_constants(std::string_view k, const AdapterSummary&
   if (k == "activations" || k == "activations_vec4" || k == "rotary" ||
       k == "rotary_heads")
     return {c("WG", kElementwiseWG)};
+  if (k == "rotary_vec4") return {c("WG", kElementwiseWG), c("HG", kRotaryHeadsPerInvocation)};
   if (k == "llm_matvec") return {c("WG", kLlmMatvecWG), c("LPR", kLlmMatvecLPR), c("TPW", kLlmMatvecTPW)};
   if (k == "llm_attention") return {c("WG", kLlmAttnWG), c("DMAX", kLlmAttnMaxD)};
   if (k == "llm_embed") return {c("WG", kLlmEmbedWG)};
+  if (k == "attention_v2" || k == "attention_v2_vec4" || k == "attention_v2_sg")
+    return {c("TY", attn2_row_groups(adapter)), c("DC", kAttn2DChunk)};
   if (k == "attention") {
     bool large = adapter.limits.maxComputeWorkgroupStorageSize >= kAttnKeyBlockBytes;
     return {c("BR", kAttnRows), c("DMAX", kAttnMaxD), c("BC", large ? kAttnKeyBlock : kAttnKeyBlockSmall)};
   }
   return {};
+}
+
+uint32_t attn2_row_groups(const AdapterSummary& adapter) {
+  using namespace tune;
+  return adapter.limits.maxComputeWorkgroupStorageSize >= attn2_shared_bytes(kAttn2RowGroups) ? kAttn2RowGroups
+                                                                                             : kAttn2RowGroupsSmall;
 }
 
 std::vector<Constant> declared_constants(std::string_view kernel, std::string_view wgsl,

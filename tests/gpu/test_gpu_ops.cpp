@@ -26,7 +26,8 @@ TEST(GpuOps, MatmulAllVersionsOddShapes) {
   std::mt19937_64 g(test_seed());
   struct S { uint32_t M, N, K; } shapes[] = {{1, 1, 1}, {7, 7, 7}, {129, 7, 33}, {1, 129, 1000},
                                              {130, 131, 17}, {64, 128, 256}};
-  for (auto k : {MatmulKernel::v1, MatmulKernel::v2, MatmulKernel::v3}) {
+  // v2s runs the small tile on every one of these (each gives far fewer than 132 large tiles).
+  for (auto k : {MatmulKernel::v1, MatmulKernel::v2, MatmulKernel::v2s, MatmulKernel::v3}) {
     if (k == MatmulKernel::v3 && !rt->info().subgroups) continue;
     for (auto s : shapes) {
       SCOPED_TRACE(::testing::Message() << matmul_kernel_name(k) << " " << s.M << "x" << s.N << "x" << s.K);
@@ -99,13 +100,16 @@ TEST(GpuOps, Activations) {
 TEST(GpuOps, Rotary) {
   PXOS_REQUIRE_GPU();
   std::mt19937_64 g(test_seed() + 4);
-  for (auto [T, H, D, off] : {std::tuple{1u, 1u, 2u, 0u}, {7u, 3u, 8u, 5u}, {129u, 2u, 64u, 0u}}) {
+  // v3 takes 4 heads per invocation: H = 3, 5 and 6 leave partial head groups; D = 2 and 12 are
+  // not multiples of 8 (v3 falls back to v2 there).
+  for (auto [T, H, D, off] : {std::tuple{1u, 1u, 2u, 0u}, {7u, 3u, 8u, 5u}, {129u, 2u, 64u, 0u},
+                              {33u, 5u, 16u, 40u}, {9u, 6u, 12u, 1u}, {4u, 8u, 128u, 7u}}) {
     SCOPED_TRACE(::testing::Message() << T << "x" << H << "x" << D);
     auto X = rnd(g, size_t(T) * H * D);
     auto f = ref::rotary_inv_freq(D, 10000.0);
     auto want = ref::rotary(X, f, T, H, D, off);
-    for (RotaryKernel k : {RotaryKernel::v1, RotaryKernel::v2}) {
-      SCOPED_TRACE(k == RotaryKernel::v1 ? "v1" : "v2");
+    for (RotaryKernel k : {RotaryKernel::v1, RotaryKernel::v2, RotaryKernel::v3}) {
+      SCOPED_TRACE(k == RotaryKernel::v1 ? "v1" : k == RotaryKernel::v2 ? "v2" : "v3");
       auto got = rotary(X, f, T, H, D, off, k);
       ASSERT_TRUE(got) << got.error().detail;
       EXPECT_CLOSE(*got, want, kRtol32, kAtol32);
@@ -116,14 +120,32 @@ TEST(GpuOps, Rotary) {
 TEST(GpuOps, AttentionCausalAndFull) {
   PXOS_REQUIRE_GPU();
   std::mt19937_64 g(test_seed() + 5);
-  for (auto [H, N, D] : {std::tuple{1u, 1u, 1u}, {2u, 7u, 5u}, {1u, 129u, 16u}, {2u, 40u, 128u}}) {
-    for (bool causal : {true, false}) {
-      SCOPED_TRACE(::testing::Message() << H << "x" << N << "x" << D << (causal ? " causal" : ""));
-      size_t n = size_t(H) * N * D;
-      auto Q = rnd(g, n, -2, 2), K = rnd(g, n, -2, 2), V = rnd(g, n);
-      auto got = attention(Q, K, V, H, N, D, causal);
-      ASSERT_TRUE(got) << got.error().detail;
-      EXPECT_CLOSE(*got, ref::attention(Q, K, V, H, N, D, causal), kRtol32, kAtol32);
+  // v2 tiles 128 query rows x 64 keys, d in chunks of 16: sizes below, at and past one tile,
+  // ragged in N and D (scalar path for D % 4 != 0, vec4 path otherwise).
+  struct S { uint32_t H, N, D; };
+  const S v1_shapes[] = {{1, 1, 1}, {2, 7, 5}, {1, 129, 16}, {2, 40, 128}};
+  const S v2_shapes[] = {{1, 1, 1}, {2, 7, 5}, {1, 65, 16}, {1, 129, 18}, {1, 200, 128}, {2, 150, 64}};
+  for (auto k : {AttentionKernel::v1, AttentionKernel::v2}) {
+    for (auto [H, N, D] : k == AttentionKernel::v1 ? std::span<const S>(v1_shapes) : std::span<const S>(v2_shapes)) {
+      for (bool causal : {true, false}) {
+        SCOPED_TRACE(::testing::Message() << (k == AttentionKernel::v1 ? "v1 " : "v2 ") << H << "x" << N << "x"
+                                          << D << (causal ? " causal" : ""));
+        size_t n = size_t(H) * N * D;
+        auto Q = rnd(g, n, -2, 2), K = rnd(g, n, -2, 2), V = rnd(g, n);
+        auto L = prepare_attention(Q, K, V, H, N, D, causal, k);
+        ASSERT_TRUE(L) << L.error().detail;
+        if (k == AttentionKernel::v2) {
+          // Which v2 file ran: the subgroup reductions wherever a subgroup holds a 16-wide row
+          // (run with LP_NATIVE_VECTOR_WIDTH=512 for lavapipe's 16 lanes: unit.gpu_ops_sg16).
+          bool sg = rt->info().subgroups && rt->info().subgroup_min >= 16;
+          const char* want = D % 4 != 0 ? "attention_v2.wgsl" : sg ? "attention_v2_sg.wgsl" : "attention_v2_vec4.wgsl";
+          EXPECT_NE(L->kernel.find(want), std::string::npos) << L->kernel;
+        }
+        ASSERT_TRUE(L->run());
+        auto out = L->read_output();
+        ASSERT_TRUE(out) << out.error().detail;
+        EXPECT_CLOSE(bytes_to_floats(*out), ref::attention(Q, K, V, H, N, D, causal), kRtol32, kAtol32);
+      }
     }
   }
 }
