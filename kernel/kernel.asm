@@ -1,6 +1,6 @@
 ; kernel.asm: the pxOS microkernel's boot flow, one NASM translation unit with the files it
 ; includes (docs/microkernel.md, "Source layout"):
-;   entry (32-bit) → long mode → CPU tables → TSC calibration → ACPI/PCI scan → mailbox BAR
+;   entry (32-bit) → long mode → CPU tables → TSC rate (tsc_khz=, CPUID or the PIT) → ACPI/PCI scan → mailbox BAR
 ;   → mailboxd handshake → hello (v1) → ring batch (v2) → ring-3 task → figures → debug-exit
 ;   With "modules" on the command line (pxos boot --module) the handshake is followed by the
 ;   boot modules instead (modules.asm): each one a PixelVM program run in ring 3.
@@ -64,20 +64,9 @@ long_mode_entry:
         ud2
 .no_panic_test:
         call gate_select                ; SYSCALL probed from ring 3, before any ring-3 task
-        call tsc_calibrate
+        call tsc_init
         MARK 2, 'T'
-        PRINT "tsc: "
-        mov rax, [tsc_hz]
-        xor edx, edx
-        mov rcx, 1000000
-        div rcx
-        call print_dec
-        PRINT " MHz"
-        cmp byte [tsc_calibrated], 0
-        je .nocal
-        PRINT " (calibrated against the PIT)"
-.nocal:
-        call print_nl
+        call tsc_print
 
         ; ---- PCI ---------------------------------------------------------------------------
         call acpi_find_mcfg
