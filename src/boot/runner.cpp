@@ -31,6 +31,7 @@ constexpr int kMailboxdGraceMs = 1000;          // after QEMU exits: time to exi
 constexpr int kKillGraceMs = 500;               // SIGTERM → SIGKILL
 constexpr size_t kMaxCapture = 4 << 20;         // transcript cap (a looping kernel is bounded)
 constexpr std::string_view kHello = "Hello from GPU OS!";
+constexpr std::string_view kQboot = "qboot.rom";  // -bios NAME: QEMU looks in its data folder
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) {
@@ -235,6 +236,7 @@ std::string default_kernel(bool iso) {
 }
 
 Result<Report> run(const Options& opt, const Sink& sink_in) {
+  const TscSample tsc_start = host_tsc_sample();  // the host TSC measuring window opens here
   Sink sink = sink_in;
   const bool modules = !opt.modules.empty();
   if (!sink && !opt.quiet)
@@ -268,6 +270,11 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     return failf(Errc::Usage, "--machine {}: expected q35, pc or microvm", opt.machine);
   if (opt.iso && opt.machine == "microvm")
     return fail(Errc::Usage, "--iso: microvm has no BIOS disk boot; use -kernel (no --iso) there");
+  if (opt.firmware != "auto" && opt.firmware != "qboot" && opt.firmware != "qemu")
+    return failf(Errc::Usage, "--firmware {}: expected auto, qboot or qemu", opt.firmware);
+  if (opt.iso && opt.firmware == "qboot")
+    return fail(Errc::Usage, "--iso --firmware qboot: qboot boots no disks; the ISO needs SeaBIOS (--firmware qemu)");
+  if (opt.tsc != "auto" && opt.tsc != "pit") return failf(Errc::Usage, "--tsc {}: expected auto or pit", opt.tsc);
 
   // ---- the shared file -------------------------------------------------------------------------
   const char* tmp = std::getenv("TMPDIR");
@@ -358,6 +365,12 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
   std::vector<std::string> qa = {qemu, "-M", machine, "-m", "128M", "-display", "none", "-monitor", "none",
                                  "-serial", "stdio", "-no-reboot", "-nic", "none",
                                  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"};
+  // qboot (QEMU's microvm firmware, found in QEMU's own data folder) boots -kernel on q35/pc
+  // too, in a fraction of SeaBIOS's time under TCG; the ISO needs SeaBIOS's disk boot.
+  if (opt.firmware == "qboot" || (opt.firmware == "auto" && !opt.iso)) qa.insert(qa.end(), {"-bios", std::string(kQboot)});
+  // No default devices (q35/pc: the VGA card and its option ROM, the CD drive, floppy,
+  // parallel port): the kernel uses none of them and each costs start-up time.
+  if (!opt.qemu_defaults) qa.push_back("-nodefaults");
   bool kvm = opt.accel == "kvm" || (opt.accel == "auto" && ::access("/dev/kvm", R_OK | W_OK) == 0);
   if (opt.accel != "auto" && opt.accel != "kvm" && opt.accel != "tcg")
     return failf(Errc::Usage, "--accel {}: expected auto, kvm or tcg", opt.accel);
@@ -373,6 +386,12 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     std::string append = opt.append;
     if (modules) append += std::string(append.empty() ? "" : " ") + "modules";
     if (!opt.probe.empty()) append += " guestprobe=" + opt.probe;
+    // TCG's guest TSC is the host's: its rate spares the kernel the PIT calibration. A
+    // tsc_khz= of the caller's own wins (KVM may scale the guest's TSC: the kernel measures there).
+    if (!kvm && opt.tsc == "auto" && append.find("tsc_khz=") == std::string::npos) {
+      rep.host_tsc_khz = host_tsc_khz(tsc_start, &rep.host_tsc_source);
+      if (rep.host_tsc_khz) append += fmt::format("{}tsc_khz={}", append.empty() ? "" : " ", rep.host_tsc_khz);
+    }
     if (!append.empty()) qa.insert(qa.end(), {"-append", append});
   }
   if (!opt.no_ivshmem)
