@@ -64,7 +64,11 @@ long_mode_entry:
         ud2
 .no_panic_test:
         call gate_select                ; SYSCALL probed from ring 3, before any ring-3 task
+        call rdtsc64
+        mov [tsc_gate_ready], rax
         call tsc_init
+        call rdtsc64
+        mov [tsc_rate_known], rax
         MARK 2, 'T'
         call tsc_print
 
@@ -151,6 +155,15 @@ long_mode_entry:
         mov rsi, ph_long
         mov rax, [tsc_long_mode]
         call print_phase
+        mov rsi, ph_gate
+        mov rax, [tsc_gate_ready]
+        call print_phase
+        mov rsi, ph_tsc
+        mov rax, [tsc_rate_known]
+        call print_phase
+        mov rsi, ph_acpi
+        mov rax, [tsc_pci_start]
+        call print_phase
         mov rsi, ph_pci
         mov rax, [tsc_pci_done]
         call print_phase
@@ -207,6 +220,9 @@ kernel_exit:
 section .rodata
 name_halt: db "HALT", 0
 ph_long:  db "phase_long_mode", 0
+ph_gate:  db "phase_syscall_gate_ready", 0
+ph_tsc:   db "phase_tsc_rate_known", 0
+ph_acpi:  db "phase_acpi_done", 0
 ph_pci:   db "phase_pci_scan_done", 0
 ph_mb:    db "phase_mailbox_ready", 0
 ph_hello: db "phase_hello", 0

@@ -6,6 +6,8 @@
 section .data
 tsc_entry:        dq 0                  ; first instruction (boot.asm, 32-bit)
 tsc_long_mode:    dq 0
+tsc_gate_ready:   dq 0                  ; cpu_init + parse_cmdline + the SYSCALL probe done
+tsc_rate_known:   dq 0                  ; tsc_init done (the PIT calibration, when it runs)
 tsc_pci_start:    dq 0
 tsc_pci_done:     dq 0
 tsc_mailbox_ready: dq 0
