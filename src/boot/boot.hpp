@@ -71,6 +71,7 @@ struct Report {
   std::vector<std::string> module_failures;
   double hello_ms = -1;         // QEMU start → mailboxd printed "Hello from GPU OS!"
   double total_ms = 0;          // QEMU start → QEMU exit
+  double prelaunch_ms = 0;      // boot::run's start → QEMU start (shared file, mailboxd spawned, host TSC window)
   uint64_t host_tsc_khz = 0;    // what was passed as tsc_khz= (0: none)
   std::string host_tsc_source;  // where pxos got it: "cpuid-0x15", "cpuid-0x40000010", "measured"
   double first_module_ms = -1;  // QEMU start → the kernel said the first module instruction is next

@@ -237,6 +237,7 @@ std::string default_kernel(bool iso) {
 
 Result<Report> run(const Options& opt, const Sink& sink_in) {
   const TscSample tsc_start = host_tsc_sample();  // the host TSC measuring window opens here
+  const auto t_run = Clock::now();
   Sink sink = sink_in;
   const bool modules = !opt.modules.empty();
   if (!sink && !opt.quiet)
@@ -398,6 +399,7 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     qa.insert(qa.end(), {"-object", "memory-backend-file,id=mb,share=on,mem-path=" + shared + ",size=1M",
                          "-device", "ivshmem-plain,memdev=mb"});
   auto t0 = Clock::now();
+  rep.prelaunch_ms = std::chrono::duration<double, std::milli>(t0 - t_run).count();
   {
     auto c = spawn(qa);
     if (!c) return std::unexpected(c.error());

@@ -39,6 +39,7 @@ nlohmann::ordered_json report_json(const pxos::boot::Options& o, const pxos::boo
   for (auto& [name, v] : r.stats) j["figures"][name] = v;
   j["host_tsc_khz"] = r.host_tsc_khz ? nlohmann::ordered_json(r.host_tsc_khz) : nlohmann::ordered_json(nullptr);
   j["host_tsc_source"] = r.host_tsc_source;
+  j["wall_prelaunch_ms"] = r.prelaunch_ms;
   j["wall_hello_ms"] = ms(r.hello_ms);
   j["wall_first_module_ms"] = ms(r.first_module_ms);
   j["wall_total_ms"] = r.total_ms;
@@ -103,6 +104,7 @@ void run(const Opts& a) {
     if (r.hello_ms >= 0) std::fprintf(info, "  %-28s %.1f\n", "wall_hello_ms", r.hello_ms);
     if (r.first_module_ms >= 0) std::fprintf(info, "  %-28s %.1f\n", "wall_first_module_ms", r.first_module_ms);
     std::fprintf(info, "  %-28s %.1f\n", "wall_total_ms", r.total_ms);
+    std::fprintf(info, "  %-28s %.1f\n", "wall_prelaunch_ms", r.prelaunch_ms);
     if (o.keep) std::fprintf(info, "kept: %s and %s.serial.txt\n", r.shared_file.c_str(), r.shared_file.c_str());
   } else {
     std::fwrite(r.guest_out.data(), 1, r.guest_out.size(), stdout);  // --quiet: the output, at the end
