@@ -20,7 +20,7 @@ trap 'rm -rf "$TMP"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 fig() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }  # a figure pxos boot printed
 
-echo "command: PXOS=$PXOS ACCEL=$ACCEL bench/boot/modules.sh $N"
+echo "command: PXOS=$PXOS ACCEL=$ACCEL PARTS=\"$PARTS\" PATHS=\"${PATHS:-classic fast}\" bench/boot/modules.sh $N"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "qemu:    $(qemu-system-x86_64 --version | head -1), accel $ACCEL, q35 unless said; parts: $PARTS"
 echo

@@ -49,7 +49,7 @@ echo "qemu:    $(qemu-system-x86_64 --version | head -1), accel $ACCEL"
 for p in $PATHS; do echo "path $p: pxos boot ${BOOT_PATH[$p]:-(defaults)}"; done
 echo
 
-KEYS="wall_hello_ms wall_total_ms phase_long_mode_ns pci_scan_ns phase_pci_scan_done_ns phase_mailbox_ready_ns phase_hello_ns mailbox_rtt_min_ns mailbox_rtt_p50_ns mailbox_rtt_max_ns mailbox_uart_rtt_p50_ns ring_batch_ns tsc_khz tsc_source"
+KEYS="wall_hello_ms wall_total_ms wall_prelaunch_ms phase_long_mode_ns phase_syscall_gate_ready_ns phase_tsc_rate_known_ns phase_acpi_done_ns pci_scan_ns phase_pci_scan_done_ns phase_mailbox_ready_ns phase_hello_ns mailbox_rtt_min_ns mailbox_rtt_p50_ns mailbox_rtt_max_ns mailbox_uart_rtt_p50_ns ring_batch_ns tsc_khz tsc_source"
 for m in $MACHINES; do
   for i in $(seq "$N"); do
     floor_ms "$m" >>"$TMP/$m.floor"
