@@ -38,7 +38,8 @@ struct Options {
   // the host's TSC rate on the command line. Each part can be switched back to measure it.
   std::string firmware = "auto";     // auto (qboot; QEMU's own for --iso) | qboot | qemu (the machine's default: SeaBIOS on q35/pc)
   bool qemu_defaults = false;        // keep QEMU's default devices (VGA, ...) instead of -nodefaults
-  std::string tsc = "auto";          // auto (TCG: pass the host's TSC rate as tsc_khz=) | pit (the kernel calibrates)
+  std::string tsc = "auto";          // auto (TCG: the host's TSC rate as tsc_khz=; KVM: -cpu host,+invtsc,+vmware-cpuid-freq,
+                                     // the rate in CPUID 0x40000010) | pit (the kernel calibrates)
   std::string accel = "tcg";         // tcg | kvm | auto (kvm when /dev/kvm is usable). TCG by
                                      // default: the ring-3 SYSCALL test fails under KVM (see
                                      // docs/microkernel.md, "Known issues")

@@ -376,7 +376,9 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
   if (opt.accel != "auto" && opt.accel != "kvm" && opt.accel != "tcg")
     return failf(Errc::Usage, "--accel {}: expected auto, kvm or tcg", opt.accel);
   if (kvm) {
-    qa.insert(qa.end(), {"-accel", "kvm", "-cpu", "host"});
+    // invtsc + vmware-cpuid-freq: KVM publishes the guest's TSC rate in CPUID 0x40000010 (when
+    // the host's TSC is invariant), so the kernel skips the PIT there too; --tsc pit: plain host.
+    qa.insert(qa.end(), {"-accel", "kvm", "-cpu", opt.tsc == "auto" ? "host,+invtsc,+vmware-cpuid-freq" : "host"});
   } else {
     qa.insert(qa.end(), {"-accel", "tcg"});
   }

@@ -133,7 +133,7 @@ static pxos::cli::Register reg(80, [](CLI::App& app) {
   s->add_option("--firmware", a->o.firmware, "auto (default: qboot, or SeaBIOS for --iso) | qboot | qemu (the machine's own: SeaBIOS on q35/pc)")
       ->check(CLI::IsMember({"auto", "qboot", "qemu"}));
   s->add_flag("--qemu-defaults", a->o.qemu_defaults, "keep QEMU's default devices (VGA, CD drive, ...) instead of -nodefaults");
-  s->add_option("--tsc", a->o.tsc, "auto (default: under TCG, pass the host's TSC rate as tsc_khz=) | pit (the kernel calibrates, 5 ms)")
+  s->add_option("--tsc", a->o.tsc, "auto (default: under TCG, pass the host's TSC rate as tsc_khz=; under KVM, have it published in CPUID 0x40000010) | pit (the kernel calibrates, 5 ms)")
       ->check(CLI::IsMember({"auto", "pit"}));
   s->add_option("--accel", a->o.accel, "tcg (default) | kvm | auto (kvm when /dev/kvm is usable)")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   s->add_option("--append", a->o.append, "kernel command line (e.g. mbtimeout=100)");

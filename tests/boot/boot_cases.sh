@@ -128,6 +128,12 @@ case "$CASE" in
     boot --accel kvm
     check_good_boot q35 q35 -nodefaults
     grep -qE "^ring3: SYSCALL (gate works|via #PF works)" "$OUT/log" || fail "no SYSCALL gate verdict"
+    # KVM publishes the TSC rate (CPUID 0x40000010) where the host's TSC is invariant, which is
+    # what KVM's invtsc needs; --tsc pit keeps the calibration.
+    if grep -qw constant_tsc /proc/cpuinfo && grep -qw nonstop_tsc /proc/cpuinfo; then
+      has "(hypervisor CPUID leaf 0x40000010, no calibration)"
+      has "stat tsc_source=3"
+    fi
     # The module boots use microvm: under this machine's KVM q35 with SeaBIOS took seconds (with
     # qboot, the default now, about 0.4 s to the first module instruction).
     "$PXOS" boot --accel kvm --machine microvm --timeout 60 --module "$src/examples/sieve.pxasm" >"$OUT/mod.out" 2>"$OUT/mod.err"
