@@ -413,6 +413,9 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
   LineBuf mbout{"mailboxd", &rep.mailboxd_out, &sink};
   LineBuf guest{"guest", &rep.guest_out, &sink};
   std::map<unsigned, std::string> refused;  // mailboxd's own line per module it could not serve
+  // The kernel's "module N: FAIL ..." lines, worded once both streams are drained: mailboxd's
+  // line for the same module comes through another pipe and may be read after the kernel's.
+  std::vector<std::pair<unsigned, std::string>> kernel_failures;
   auto spec_of = [&](unsigned n) { return n < opt.modules.size() ? opt.modules[n] : std::string("?"); };
   mbout.on_line = [&](std::string_view line) {
     if (rep.hello_ms < 0 && line.find(kHello) != std::string_view::npos) rep.hello_ms = ms_since(t0);
@@ -426,8 +429,7 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     std::string_view text;
     if (!line.starts_with("module ") || !module_line(line, 7, n, text)) return;
     if (text.starts_with("halted") || text.starts_with("stat ")) return;
-    std::string what = text.starts_with("FAIL: ") && refused.count(n) ? refused[n] : std::string(text);
-    rep.module_failures.push_back(fmt::format("module {} ({}): {}", n, spec_of(n), what));
+    kernel_failures.emplace_back(n, std::string(text));
   };
   bool qm_open = true, mb_open = mb.out >= 0, interrupted = false;
   while (qm_open) {
@@ -483,6 +485,10 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     uart_fd = -1;
   }
   guest.finish();
+  for (const auto& [n, text] : kernel_failures) {
+    std::string what = text.starts_with("FAIL: ") && refused.count(n) ? refused[n] : text;
+    rep.module_failures.push_back(fmt::format("module {} ({}): {}", n, spec_of(n), what));
+  }
   if (interrupted) return fail(Errc::BootError, "interrupted: QEMU and mailboxd stopped");
 
   rep.qemu_status = qm.status;
