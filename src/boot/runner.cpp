@@ -390,7 +390,8 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     if (modules) append += std::string(append.empty() ? "" : " ") + "modules";
     if (!opt.probe.empty()) append += " guestprobe=" + opt.probe;
     // TCG's guest TSC is the host's: its rate spares the kernel the PIT calibration. A
-    // tsc_khz= of the caller's own wins (KVM may scale the guest's TSC: the kernel measures there).
+    // tsc_khz= of the caller's own wins. Not under KVM, which may scale the guest's TSC: there
+    // KVM itself publishes the rate (-cpu above).
     if (!kvm && opt.tsc == "auto" && append.find("tsc_khz=") == std::string::npos) {
       rep.host_tsc_khz = host_tsc_khz(tsc_start, &rep.host_tsc_source);
       if (rep.host_tsc_khz) append += fmt::format("{}tsc_khz={}", append.empty() ? "" : " ", rep.host_tsc_khz);
