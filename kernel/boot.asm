@@ -152,7 +152,8 @@ bits 64
 ; parse_cmdline: "mbtimeout=MS" on the multiboot command line sets the READY wait; "modules"
 ; runs the boot modules (pxos boot --module) instead of the self-tests; "guestprobe=1|2" makes
 ; the ring-3 guest runtime touch an I/O port / kernel memory (the containment tests);
-; "syscallpf" turns on issue 13's SYSCALL completion on any host (so that TCG tests it too).
+; "syscallpf" turns on issue 13's SYSCALL completion on any host (so that TCG tests it too);
+; "tsc_khz=N" gives the TSC rate (tsc.asm: no PIT calibration), N in TSC_KHZ_MIN..MAX.
 parse_cmdline:
         mov esi, [boot_info]
         test esi, esi
@@ -221,6 +222,13 @@ parse_cmdline:
         jne .not_panic
         mov byte [panic_test], 1
 .not_panic:
+        mov rcx, 'tsc_khz='
+        cmp [rsi], rcx
+        jne .not_tsc
+        add rsi, 8
+        call parse_tsc_khz
+        jmp .find
+.not_tsc:
         cmp [rsi], rax
         jne .next
         cmp word [rsi + 8], 't='
@@ -249,6 +257,57 @@ parse_cmdline:
         PRINT " ms", 10
         jmp .find
 .out:
+        ret
+
+; parse_tsc_khz: rsi = the digits after "tsc_khz=" → cmdline_tsc_khz, or cmdline_tsc_bad when
+; they are not a decimal number ending at a space or the end, or fall outside the range. rsi
+; ends past what was read; rax, rcx kept.
+parse_tsc_khz:
+        push rax
+        push rcx
+        push rdx
+        xor eax, eax
+        xor edx, edx                    ; digits read
+.d:
+        movzx ecx, byte [rsi]
+        test ecx, ecx
+        jz .end
+        cmp ecx, ' '
+        je .end
+        sub ecx, '0'
+        cmp ecx, 9
+        ja .bad
+        inc edx
+        cmp edx, 9                      ; more digits than TSC_KHZ_MAX has: out of range
+        ja .bad
+        imul rax, rax, 10
+        add rax, rcx
+        inc rsi
+        jmp .d
+.end:
+        test edx, edx
+        jz .bad
+        cmp rax, TSC_KHZ_MIN
+        jb .bad
+        cmp rax, TSC_KHZ_MAX
+        ja .bad
+        mov [cmdline_tsc_khz], rax
+        mov byte [cmdline_tsc_bad], 0
+        jmp .out
+.bad:
+        mov qword [cmdline_tsc_khz], 0
+        mov byte [cmdline_tsc_bad], 1
+.skip:                                  ; past the rest of the word
+        cmp byte [rsi], 0
+        je .out
+        cmp byte [rsi], ' '
+        je .out
+        inc rsi
+        jmp .skip
+.out:
+        pop rdx
+        pop rcx
+        pop rax
         ret
 
 section .data

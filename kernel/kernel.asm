@@ -1,6 +1,6 @@
 ; kernel.asm: the pxOS microkernel's boot flow, one NASM translation unit with the files it
 ; includes (docs/microkernel.md, "Source layout"):
-;   entry (32-bit) → long mode → CPU tables → TSC calibration → ACPI/PCI scan → mailbox BAR
+;   entry (32-bit) → long mode → CPU tables → TSC rate (tsc_khz=, CPUID or the PIT) → ACPI/PCI scan → mailbox BAR
 ;   → mailboxd handshake → hello (v1) → ring batch (v2) → ring-3 task → figures → debug-exit
 ;   With "modules" on the command line (pxos boot --module) the handshake is followed by the
 ;   boot modules instead (modules.asm): each one a PixelVM program run in ring 3.
@@ -64,20 +64,13 @@ long_mode_entry:
         ud2
 .no_panic_test:
         call gate_select                ; SYSCALL probed from ring 3, before any ring-3 task
-        call tsc_calibrate
+        call rdtsc64
+        mov [tsc_gate_ready], rax
+        call tsc_init
+        call rdtsc64
+        mov [tsc_rate_known], rax
         MARK 2, 'T'
-        PRINT "tsc: "
-        mov rax, [tsc_hz]
-        xor edx, edx
-        mov rcx, 1000000
-        div rcx
-        call print_dec
-        PRINT " MHz"
-        cmp byte [tsc_calibrated], 0
-        je .nocal
-        PRINT " (calibrated against the PIT)"
-.nocal:
-        call print_nl
+        call tsc_print
 
         ; ---- PCI ---------------------------------------------------------------------------
         call acpi_find_mcfg
@@ -162,6 +155,15 @@ long_mode_entry:
         mov rsi, ph_long
         mov rax, [tsc_long_mode]
         call print_phase
+        mov rsi, ph_gate
+        mov rax, [tsc_gate_ready]
+        call print_phase
+        mov rsi, ph_tsc
+        mov rax, [tsc_rate_known]
+        call print_phase
+        mov rsi, ph_acpi
+        mov rax, [tsc_pci_start]
+        call print_phase
         mov rsi, ph_pci
         mov rax, [tsc_pci_done]
         call print_phase
@@ -218,6 +220,9 @@ kernel_exit:
 section .rodata
 name_halt: db "HALT", 0
 ph_long:  db "phase_long_mode", 0
+ph_gate:  db "phase_syscall_gate_ready", 0
+ph_tsc:   db "phase_tsc_rate_known", 0
+ph_acpi:  db "phase_acpi_done", 0
 ph_pci:   db "phase_pci_scan_done", 0
 ph_mb:    db "phase_mailbox_ready", 0
 ph_hello: db "phase_hello", 0

@@ -1,16 +1,22 @@
-; tsc.asm: RDTSC timing. The TSC is calibrated against PIT channel 0 (latched reads, so
-; it works where port 0x61 does not, e.g. microvm); samples give min/p50/max.
+; tsc.asm: RDTSC timing. The TSC rate comes from the first source that knows it: the command
+; line's tsc_khz= (pxos boot passes the host's under TCG, whose guest TSC is the host's), CPUID
+; leaf 0x15, the hypervisor leaf 0x40000010; else 5 ms of PIT channel 0 (latched reads, so it
+; works where port 0x61 does not, e.g. microvm). Samples give min/p50/max.
 
 section .data
 tsc_entry:        dq 0                  ; first instruction (boot.asm, 32-bit)
 tsc_long_mode:    dq 0
+tsc_gate_ready:   dq 0                  ; cpu_init + parse_cmdline + the SYSCALL probe done
+tsc_rate_known:   dq 0                  ; tsc_init done (the PIT calibration, when it runs)
 tsc_pci_start:    dq 0
 tsc_pci_done:     dq 0
 tsc_mailbox_ready: dq 0
 tsc_hello:        dq 0
 tsc_hz:           dq TSC_FALLBACK_HZ
 tsc_per_ms:       dq TSC_FALLBACK_HZ / 1000
-tsc_calibrated:   db 0
+tsc_source:       db TSC_SRC_NONE      ; where tsc_hz came from (defs.inc TSC_SRC_*)
+cmdline_tsc_khz:  dq 0                  ; tsc_khz= of the command line (0: none or refused)
+cmdline_tsc_bad:  db 0                  ; tsc_khz= was given but is not a frequency
 
 section .bss
 samples:      resq MAX_SAMPLES
@@ -37,13 +43,131 @@ pit_read:
         xchg al, ah
         ret
 
+; tsc_init: sets tsc_hz / tsc_per_ms / tsc_source from the first source that knows the rate
+; (the PIT calibration costs 5 ms of boot). The PICs are masked here in every case: we poll,
+; we take no IRQs.
+tsc_init:
+        push rbx
+        mov al, 0xFF
+        out 0x21, al
+        out 0xA1, al
+        cmp byte [cmdline_tsc_bad], 0
+        je .cmdline
+        PRINT "cmdline: tsc_khz= is not a frequency in ", TSC_KHZ_MIN_TEXT, "..", TSC_KHZ_MAX_TEXT, " kHz: ignored", 10
+.cmdline:
+        mov rax, [cmdline_tsc_khz]
+        test rax, rax
+        jz .leaf15
+        imul rax, rax, 1000
+        mov bl, TSC_SRC_CMDLINE
+        jmp .set
+.leaf15:
+        ; CPUID 0x15: TSC = crystal (ecx Hz) * ebx / eax, when all three are reported.
+        xor eax, eax
+        cpuid
+        cmp eax, 0x15
+        jb .hypervisor
+        mov eax, 0x15
+        xor ecx, ecx
+        cpuid
+        test eax, eax
+        jz .hypervisor
+        test ebx, ebx
+        jz .hypervisor
+        test ecx, ecx
+        jz .hypervisor
+        mov r8d, eax
+        mov eax, ecx
+        mul rbx                         ; rdx:rax = crystal Hz * numerator (fits in rax)
+        xor edx, edx
+        div r8
+        mov bl, TSC_SRC_CPUID15
+        jmp .checked
+.hypervisor:
+        ; A hypervisor's timing leaf (VMware's, also KVM's with vmware-cpuid-freq): eax = TSC kHz.
+        mov eax, 1
+        cpuid
+        bt ecx, 31                      ; "running under a hypervisor"
+        jnc .pit
+        mov eax, 0x40000000
+        cpuid
+        cmp eax, 0x40000010
+        jb .pit
+        cmp eax, 0x400000FF             ; a sane maximum leaf, not garbage
+        ja .pit
+        mov eax, 0x40000010
+        xor ecx, ecx
+        cpuid
+        test eax, eax
+        jz .pit
+        imul rax, rax, 1000
+        mov bl, TSC_SRC_HYPERVISOR
+.checked:
+        ; CPUID's figure is believed only in the command line's range.
+        cmp rax, TSC_KHZ_MIN * 1000
+        jb .pit
+        mov rcx, TSC_KHZ_MAX * 1000
+        cmp rax, rcx
+        ja .pit
+.set:
+        mov [tsc_hz], rax
+        xor edx, edx
+        mov rcx, 1000
+        div rcx
+        mov [tsc_per_ms], rax
+        mov [tsc_source], bl
+        jmp .out
+.pit:
+        call tsc_calibrate
+.out:
+        pop rbx
+        ret
+
+; tsc_print: the "tsc:" line naming the source, and its stat lines.
+tsc_print:
+        PRINT "tsc: "
+        mov rax, [tsc_hz]
+        xor edx, edx
+        mov rcx, 1000000
+        div rcx
+        call print_dec
+        PRINT " MHz"
+        movzx eax, byte [tsc_source]
+        cmp al, TSC_SRC_PIT
+        jne .not_pit
+        PRINT " (calibrated against the PIT)"
+.not_pit:
+        cmp al, TSC_SRC_CPUID15
+        jne .not_15
+        PRINT " (CPUID leaf 0x15, no calibration)"
+.not_15:
+        cmp al, TSC_SRC_HYPERVISOR
+        jne .not_hv
+        PRINT " (hypervisor CPUID leaf 0x40000010, no calibration)"
+.not_hv:
+        cmp al, TSC_SRC_CMDLINE
+        jne .not_cmd
+        PRINT " (command line tsc_khz=, no calibration)"
+.not_cmd:
+        call print_nl
+        STAT "tsc_khz"
+        mov rax, [tsc_hz]
+        xor edx, edx
+        mov rcx, 1000
+        div rcx
+        call print_dec
+        call print_nl
+        STAT "tsc_source"
+        movzx eax, byte [tsc_source]
+        call print_dec
+        call print_nl
+        ret
+
+; tsc_calibrate: tsc_hz against PIT channel 0; tsc_source = TSC_SRC_PIT (or stays NONE).
 tsc_calibrate:
         push rbx
         push r12
         push r13
-        mov al, 0xFF                    ; mask both PICs: we poll, we take no IRQs
-        out 0x21, al
-        out 0xA1, al
         mov al, 0x34                    ; channel 0, lo/hi, mode 2, binary
         out 0x43, al
         mov al, 0xFF
@@ -79,7 +203,7 @@ tsc_calibrate:
         mov rcx, 1000
         div rcx
         mov [tsc_per_ms], rax
-        mov byte [tsc_calibrated], 1
+        mov byte [tsc_source], TSC_SRC_PIT
 .out:
         pop r13
         pop r12

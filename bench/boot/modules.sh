@@ -4,7 +4,7 @@
 #   - the same programs' instructions per second in the kernel's ring-3 PixelVM (QEMU, ACCEL)
 #     and in `pxos run` on the host (the peer, measured in the same run of this script);
 #   - QEMU start (wall) and the kernel's first instruction (guest TSC) to the first module
-#     instruction, on q35;
+#     instruction, on q35 and microvm, each boot path of PATHS (default "classic fast");
 #   - a guest host call's round trip (clock_ms: SYSCALL gate + mailbox SYSCALL TIME_US), p50/p99,
 #     beside the kernel's own NOP round trip from a self-test boot.
 set -euo pipefail
@@ -12,17 +12,20 @@ cd "$(dirname "$0")/../.."
 N=${1:-5}
 PXOS=${PXOS:-build/pxos}
 ACCEL=${ACCEL:-tcg}
+PARTS=${PARTS:-vm boot hostcall}  # which tables: vm (instructions/s), boot (to the first module), hostcall
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 [ -x "$PXOS" ] || { echo "bench/boot: $PXOS not built (make build)"; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 fig() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }  # a figure pxos boot printed
 
-echo "command: PXOS=$PXOS ACCEL=$ACCEL bench/boot/modules.sh $N"
+echo "command: PXOS=$PXOS ACCEL=$ACCEL PARTS=\"$PARTS\" PATHS=\"${PATHS:-classic fast}\" bench/boot/modules.sh $N"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "qemu:    $(qemu-system-x86_64 --version | head -1), accel $ACCEL, q35"
+echo "qemu:    $(qemu-system-x86_64 --version | head -1), accel $ACCEL, q35 unless said; parts: $PARTS"
 echo
 declare -A ARGS=([fib]="" [loop]="" [sieve]="--memory-words 60000")
+if part vm; then
 echo "| program | instructions | host \`pxos run\` | guest (kernel, ring 3) | guest / host |"
 echo "| --- | --- | --- | --- | --- |"
 for p in fib loop sieve; do
@@ -43,20 +46,35 @@ for p in fib loop sieve; do
     printf "| %s | %d | %.1f M instr/s | %.1f M instr/s | %.3fx |\n", p, n, n / h / 1e6, n / (g / 1e9) / 1e6, (n / (g / 1e9)) / (n / h) }'
 done
 echo
-echo "| boot to the first module instruction (examples/hello.pxasm, median of $N) | q35 | microvm | goal |"
-echo "| --- | --- | --- | --- |"
+fi
+# Boot to the first module instruction, per boot path (bench/boot/run.sh's BOOT_PATH: classic is
+# SeaBIOS on q35 + QEMU's default devices + the PIT calibration; fast is pxos boot's default),
+# the paths alternating boot by boot.
+PATHS=${PATHS:-classic fast}
+declare -A BOOT_PATH=([classic]="--firmware qemu --qemu-defaults --tsc pit" [fast]="")
+echo "| boot to the first module instruction (examples/hello.pxasm, median of $N; load $(cut -d' ' -f1 /proc/loadavg)) | $(for p in $PATHS; do printf 'q35 %s | ' "$p"; done)$(for p in $PATHS; do printf 'microvm %s | ' "$p"; done)goal |"
+echo "| --- | $(for p in $PATHS; do printf -- '--- | --- | '; done)--- |"
 declare -A FM FK
-for m in q35 microvm; do
-  fm=() fk=()
+part boot && for m in q35 microvm; do
+  declare -A fm=() fk=()
   for i in $(seq "$N"); do
-    "$PXOS" boot --accel "$ACCEL" --machine $m --module examples/hello.pxasm >/dev/null 2>"$TMP/b" || { echo "boot failed"; exit 1; }
-    fm+=("$(fig "$TMP/b" wall_first_module_ms)"); fk+=("$(fig "$TMP/b" phase_first_module_instruction_ns)")
+    for p in $PATHS; do
+      # shellcheck disable=SC2086
+      "$PXOS" boot --accel "$ACCEL" --machine $m ${BOOT_PATH[$p]} --module examples/hello.pxasm >/dev/null 2>"$TMP/b" || { echo "boot failed"; exit 1; }
+      fm[$p]+="$(fig "$TMP/b" wall_first_module_ms) "; fk[$p]+="$(fig "$TMP/b" phase_first_module_instruction_ns) "
+    done
   done
-  FM[$m]=$(printf '%s\n' "${fm[@]}" | median); FK[$m]=$(printf '%s\n' "${fk[@]}" | median | awk '{printf "%.1f", $1 / 1e6}')
+  for p in $PATHS; do
+    FM[$m.$p]=$(printf '%s\n' ${fm[$p]} | median); FK[$m.$p]=$(printf '%s\n' ${fk[$p]} | median | awk '{printf "%.1f", $1 / 1e6}')
+  done
+  unset fm fk
 done
-echo "| QEMU start → first module instruction (wall) | ${FM[q35]} ms | ${FM[microvm]} ms | < 150 ms on q35 TCG |"
-echo "| kernel entry → first module instruction (guest TSC) | ${FK[q35]} ms | ${FK[microvm]} ms | |"
+if part boot; then
+echo "| QEMU start → first module instruction (wall) | $(for m in q35 microvm; do for p in $PATHS; do printf '%s ms | ' "${FM[$m.$p]}"; done; done)< 150 ms on q35 TCG |"
+echo "| kernel entry → first module instruction (guest TSC) | $(for m in q35 microvm; do for p in $PATHS; do printf '%s ms | ' "${FK[$m.$p]}"; done; done) |"
 echo
+fi
+part hostcall || exit 0
 p50=() p99=() pmax=() nop=()
 for i in $(seq "$N"); do
   "$PXOS" boot --accel "$ACCEL" --module bench/boot/hostcalls.pxasm >/dev/null 2>"$TMP/h" || { echo "boot failed"; exit 1; }

@@ -34,6 +34,12 @@ struct Options {
   std::string kernel;                // kernel ELF / ISO; empty: next to the pxos binary
   std::string qemu = "qemu-system-x86_64";
   std::string append;                // kernel command line (e.g. "mbtimeout=100")
+  // The fast path (docs/BENCHMARKS.md "Boot"): qboot instead of SeaBIOS, no default devices,
+  // the host's TSC rate on the command line. Each part can be switched back to measure it.
+  std::string firmware = "auto";     // auto (qboot; QEMU's own for --iso) | qboot | qemu (the machine's default: SeaBIOS on q35/pc)
+  bool qemu_defaults = false;        // keep QEMU's default devices (VGA, ...) instead of -nodefaults
+  std::string tsc = "auto";          // auto (TCG: the host's TSC rate as tsc_khz=; KVM: -cpu host,+invtsc,+vmware-cpuid-freq,
+                                     // the rate in CPUID 0x40000010) | pit (the kernel calibrates)
   std::string accel = "tcg";         // tcg | kvm | auto (kvm when /dev/kvm is usable). TCG by
                                      // default: the ring-3 SYSCALL test fails under KVM (see
                                      // docs/microkernel.md, "Known issues")
@@ -66,6 +72,9 @@ struct Report {
   std::vector<std::string> module_failures;
   double hello_ms = -1;         // QEMU start → mailboxd printed "Hello from GPU OS!"
   double total_ms = 0;          // QEMU start → QEMU exit
+  double prelaunch_ms = 0;      // boot::run's start → QEMU start (shared file, mailboxd spawned, host TSC window)
+  uint64_t host_tsc_khz = 0;    // what was passed as tsc_khz= (0: none)
+  std::string host_tsc_source;  // where pxos got it: "cpuid-0x15", "cpuid-0x40000010", "measured"
   double first_module_ms = -1;  // QEMU start → the kernel said the first module instruction is next
   std::string shared_file;      // the ivshmem file (kept only with keep)
   std::string verdict() const;  // one line
@@ -83,6 +92,17 @@ Result<Report> run(const Options& opt, const Sink& sink = {});
 
 // "stat name=value" lines → map (unparsable lines are ignored; values saturate).
 std::map<std::string, uint64_t> parse_stats(std::string_view transcript);
+
+// The host's TSC rate in kHz, from CPUID (leaf 0x15, then the hypervisor leaf 0x40000010) or
+// measured between `since` (a host_tsc_sample taken earlier) and now against CLOCK_MONOTONIC_RAW,
+// waiting until the window is at least kHostTscWindowNs; 0 off x86-64 or when the TSC is not
+// invariant. Under TCG the guest's RDTSC is the host's, so the kernel can skip its calibration.
+struct TscSample {
+  uint64_t tsc = 0;
+  int64_t ns = 0;
+};
+TscSample host_tsc_sample();
+uint64_t host_tsc_khz(const TscSample& since, std::string* source = nullptr);
 
 // The kernel image next to the pxos binary (or the build tree); empty when none is found.
 std::string default_kernel(bool iso);

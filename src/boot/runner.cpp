@@ -31,6 +31,7 @@ constexpr int kMailboxdGraceMs = 1000;          // after QEMU exits: time to exi
 constexpr int kKillGraceMs = 500;               // SIGTERM → SIGKILL
 constexpr size_t kMaxCapture = 4 << 20;         // transcript cap (a looping kernel is bounded)
 constexpr std::string_view kHello = "Hello from GPU OS!";
+constexpr std::string_view kQboot = "qboot.rom";  // -bios NAME: QEMU looks in its data folder
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) {
@@ -235,6 +236,8 @@ std::string default_kernel(bool iso) {
 }
 
 Result<Report> run(const Options& opt, const Sink& sink_in) {
+  const TscSample tsc_start = host_tsc_sample();  // the host TSC measuring window opens here
+  const auto t_run = Clock::now();
   Sink sink = sink_in;
   const bool modules = !opt.modules.empty();
   if (!sink && !opt.quiet)
@@ -268,6 +271,11 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     return failf(Errc::Usage, "--machine {}: expected q35, pc or microvm", opt.machine);
   if (opt.iso && opt.machine == "microvm")
     return fail(Errc::Usage, "--iso: microvm has no BIOS disk boot; use -kernel (no --iso) there");
+  if (opt.firmware != "auto" && opt.firmware != "qboot" && opt.firmware != "qemu")
+    return failf(Errc::Usage, "--firmware {}: expected auto, qboot or qemu", opt.firmware);
+  if (opt.iso && opt.firmware == "qboot")
+    return fail(Errc::Usage, "--iso --firmware qboot: qboot boots no disks; the ISO needs SeaBIOS (--firmware qemu)");
+  if (opt.tsc != "auto" && opt.tsc != "pit") return failf(Errc::Usage, "--tsc {}: expected auto or pit", opt.tsc);
 
   // ---- the shared file -------------------------------------------------------------------------
   const char* tmp = std::getenv("TMPDIR");
@@ -358,11 +366,19 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
   std::vector<std::string> qa = {qemu, "-M", machine, "-m", "128M", "-display", "none", "-monitor", "none",
                                  "-serial", "stdio", "-no-reboot", "-nic", "none",
                                  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"};
+  // qboot (QEMU's microvm firmware, found in QEMU's own data folder) boots -kernel on q35/pc
+  // too, in a fraction of SeaBIOS's time under TCG; the ISO needs SeaBIOS's disk boot.
+  if (opt.firmware == "qboot" || (opt.firmware == "auto" && !opt.iso)) qa.insert(qa.end(), {"-bios", std::string(kQboot)});
+  // No default devices (q35/pc: the VGA card and its option ROM, the CD drive, floppy,
+  // parallel port): the kernel uses none of them and each costs start-up time.
+  if (!opt.qemu_defaults) qa.push_back("-nodefaults");
   bool kvm = opt.accel == "kvm" || (opt.accel == "auto" && ::access("/dev/kvm", R_OK | W_OK) == 0);
   if (opt.accel != "auto" && opt.accel != "kvm" && opt.accel != "tcg")
     return failf(Errc::Usage, "--accel {}: expected auto, kvm or tcg", opt.accel);
   if (kvm) {
-    qa.insert(qa.end(), {"-accel", "kvm", "-cpu", "host"});
+    // invtsc + vmware-cpuid-freq: KVM publishes the guest's TSC rate in CPUID 0x40000010 (when
+    // the host's TSC is invariant), so the kernel skips the PIT there too; --tsc pit: plain host.
+    qa.insert(qa.end(), {"-accel", "kvm", "-cpu", opt.tsc == "auto" ? "host,+invtsc,+vmware-cpuid-freq" : "host"});
   } else {
     qa.insert(qa.end(), {"-accel", "tcg"});
   }
@@ -373,12 +389,20 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     std::string append = opt.append;
     if (modules) append += std::string(append.empty() ? "" : " ") + "modules";
     if (!opt.probe.empty()) append += " guestprobe=" + opt.probe;
+    // TCG's guest TSC is the host's: its rate spares the kernel the PIT calibration. A
+    // tsc_khz= of the caller's own wins. Not under KVM, which may scale the guest's TSC: there
+    // KVM itself publishes the rate (-cpu above).
+    if (!kvm && opt.tsc == "auto" && append.find("tsc_khz=") == std::string::npos) {
+      rep.host_tsc_khz = host_tsc_khz(tsc_start, &rep.host_tsc_source);
+      if (rep.host_tsc_khz) append += fmt::format("{}tsc_khz={}", append.empty() ? "" : " ", rep.host_tsc_khz);
+    }
     if (!append.empty()) qa.insert(qa.end(), {"-append", append});
   }
   if (!opt.no_ivshmem)
     qa.insert(qa.end(), {"-object", "memory-backend-file,id=mb,share=on,mem-path=" + shared + ",size=1M",
                          "-device", "ivshmem-plain,memdev=mb"});
   auto t0 = Clock::now();
+  rep.prelaunch_ms = std::chrono::duration<double, std::milli>(t0 - t_run).count();
   {
     auto c = spawn(qa);
     if (!c) return std::unexpected(c.error());
@@ -390,6 +414,9 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
   LineBuf mbout{"mailboxd", &rep.mailboxd_out, &sink};
   LineBuf guest{"guest", &rep.guest_out, &sink};
   std::map<unsigned, std::string> refused;  // mailboxd's own line per module it could not serve
+  // The kernel's "module N: FAIL ..." lines, worded once both streams are drained: mailboxd's
+  // line for the same module comes through another pipe and may be read after the kernel's.
+  std::vector<std::pair<unsigned, std::string>> kernel_failures;
   auto spec_of = [&](unsigned n) { return n < opt.modules.size() ? opt.modules[n] : std::string("?"); };
   mbout.on_line = [&](std::string_view line) {
     if (rep.hello_ms < 0 && line.find(kHello) != std::string_view::npos) rep.hello_ms = ms_since(t0);
@@ -403,8 +430,7 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     std::string_view text;
     if (!line.starts_with("module ") || !module_line(line, 7, n, text)) return;
     if (text.starts_with("halted") || text.starts_with("stat ")) return;
-    std::string what = text.starts_with("FAIL: ") && refused.count(n) ? refused[n] : std::string(text);
-    rep.module_failures.push_back(fmt::format("module {} ({}): {}", n, spec_of(n), what));
+    kernel_failures.emplace_back(n, std::string(text));
   };
   bool qm_open = true, mb_open = mb.out >= 0, interrupted = false;
   while (qm_open) {
@@ -460,6 +486,10 @@ Result<Report> run(const Options& opt, const Sink& sink_in) {
     uart_fd = -1;
   }
   guest.finish();
+  for (const auto& [n, text] : kernel_failures) {
+    std::string what = text.starts_with("FAIL: ") && refused.count(n) ? refused[n] : text;
+    rep.module_failures.push_back(fmt::format("module {} ({}): {}", n, spec_of(n), what));
+  }
   if (interrupted) return fail(Errc::BootError, "interrupted: QEMU and mailboxd stopped");
 
   rep.qemu_status = qm.status;

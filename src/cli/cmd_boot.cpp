@@ -32,10 +32,14 @@ nlohmann::ordered_json report_json(const pxos::boot::Options& o, const pxos::boo
                                    const std::optional<pxos::cli::ExtractedKernel>& k) {
   auto ms = [](double v) { return v >= 0 ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
   nlohmann::ordered_json j = {{"passed", r.passed}, {"verdict", r.verdict()}, {"machine", o.machine}, {"accel", o.accel},
+                              {"firmware", o.firmware}, {"qemu_defaults", o.qemu_defaults},
                               {"qemu_status", r.qemu_status}, {"kernel_exit", r.kernel_exit}, {"timed_out", r.timed_out}};
   if (k) j["kernel"] = {{"image", o.kernel}, {"key", k->key}, {"elf_bytes", k->bytes}, {"sha256", k->sha256}};
   j["figures"] = nlohmann::ordered_json::object();
   for (auto& [name, v] : r.stats) j["figures"][name] = v;
+  j["host_tsc_khz"] = r.host_tsc_khz ? nlohmann::ordered_json(r.host_tsc_khz) : nlohmann::ordered_json(nullptr);
+  j["host_tsc_source"] = r.host_tsc_source;
+  j["wall_prelaunch_ms"] = r.prelaunch_ms;
   j["wall_hello_ms"] = ms(r.hello_ms);
   j["wall_first_module_ms"] = ms(r.first_module_ms);
   j["wall_total_ms"] = r.total_ms;
@@ -95,9 +99,12 @@ void run(const Opts& a) {
       std::fprintf(info, "figures (kernel TSC; wall clock from QEMU start):\n");
       for (auto& [k, v] : r.stats) std::fprintf(info, "  %-28s %llu\n", k.c_str(), (unsigned long long)v);
     }
+    if (r.host_tsc_khz)
+      std::fprintf(info, "  %-28s %llu (%s)\n", "host_tsc_khz", (unsigned long long)r.host_tsc_khz, r.host_tsc_source.c_str());
     if (r.hello_ms >= 0) std::fprintf(info, "  %-28s %.1f\n", "wall_hello_ms", r.hello_ms);
     if (r.first_module_ms >= 0) std::fprintf(info, "  %-28s %.1f\n", "wall_first_module_ms", r.first_module_ms);
     std::fprintf(info, "  %-28s %.1f\n", "wall_total_ms", r.total_ms);
+    std::fprintf(info, "  %-28s %.1f\n", "wall_prelaunch_ms", r.prelaunch_ms);
     if (o.keep) std::fprintf(info, "kept: %s and %s.serial.txt\n", r.shared_file.c_str(), r.shared_file.c_str());
   } else {
     std::fwrite(r.guest_out.data(), 1, r.guest_out.size(), stdout);  // --quiet: the output, at the end
@@ -123,6 +130,11 @@ static pxos::cli::Register reg(80, [](CLI::App& app) {
   s->add_flag("--keep", a->o.keep, "keep the shared file and write the serial transcript beside it");
   s->add_option("--kernel", a->o.kernel, "kernel ELF, or its self-bootstrapping image (pxos god bootstrap KERNEL.elf -o "
                 "kernel.png; verified, then booted), or ISO with --iso; default: the built one");
+  s->add_option("--firmware", a->o.firmware, "auto (default: qboot, or SeaBIOS for --iso) | qboot | qemu (the machine's own: SeaBIOS on q35/pc)")
+      ->check(CLI::IsMember({"auto", "qboot", "qemu"}));
+  s->add_flag("--qemu-defaults", a->o.qemu_defaults, "keep QEMU's default devices (VGA, CD drive, ...) instead of -nodefaults");
+  s->add_option("--tsc", a->o.tsc, "auto (default: under TCG, pass the host's TSC rate as tsc_khz=; under KVM, have it published in CPUID 0x40000010) | pit (the kernel calibrates, 5 ms)")
+      ->check(CLI::IsMember({"auto", "pit"}));
   s->add_option("--accel", a->o.accel, "tcg (default) | kvm | auto (kvm when /dev/kvm is usable)")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   s->add_option("--append", a->o.append, "kernel command line (e.g. mbtimeout=100)");
   s->add_flag("--quiet", a->o.quiet, "do not stream the serial console and mailboxd output");

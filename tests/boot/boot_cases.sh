@@ -30,10 +30,12 @@ qemu_pci() {  # qemu_pci MACHINE [extra qemu args]
              printf "%02x:%02x.%x %s\n", b, d, f, substr($0, RSTART, RLENGTH) }'
 }
 
-check_good_boot() {  # check_good_boot MACHINE QEMU_MACHINE
+check_good_boot() {  # check_good_boot MACHINE QEMU_MACHINE [QEMU ARGS of the boot: -nodefaults]
   [ "$rc" = 0 ] || fail "pxos boot exited $rc, expected 0"
   truncate -s 1M "$OUT/mb"
-  qemu_pci "$2" -object memory-backend-file,id=mb,share=on,mem-path="$OUT/mb",size=1M \
+  local qm=$2
+  shift 2
+  qemu_pci "$qm" "$@" -object memory-backend-file,id=mb,share=on,mem-path="$OUT/mb",size=1M \
     -device ivshmem-plain,memdev=mb >"$OUT/pci"
   [ -s "$OUT/pci" ] || fail "could not read QEMU's own PCI list"
   while read -r bdf ids; do
@@ -65,12 +67,44 @@ check_good_boot() {  # check_good_boot MACHINE QEMU_MACHINE
 
 case "$CASE" in
   q35)
+    # The default (fast) path: qboot, -nodefaults (no VGA), the host's TSC rate as tsc_khz=.
     boot --machine q35
-    check_good_boot q35 q35
+    check_good_boot q35 q35 -nodefaults
     has "acpi: MCFG ECAM at 0x00000000b0000000"
     has "pci: legacy 0xCF8 walk agrees with ECAM"
-    has "display controller at 00:01.0"
+    has "pci: no display controller (class 03)"
+    has "(command line tsc_khz=, no calibration)"
+    has "stat tsc_source=4"
     has "ring3: SYSCALL gate works"
+    ;;
+  q35_classic)
+    # The path before the fast one, still selectable: SeaBIOS, QEMU's default devices (its
+    # VGA card at 00:01.0), the kernel's PIT calibration.
+    boot --machine q35 --firmware qemu --qemu-defaults --tsc pit
+    check_good_boot q35 q35
+    has "acpi: MCFG ECAM at 0x00000000b0000000"
+    has "display controller at 00:01.0"
+    has "(calibrated against the PIT)"
+    has "stat tsc_source=1"
+    hasnt "command line tsc_khz="
+    ;;
+  tsc_bad)
+    # A tsc_khz= that is no frequency is refused with one line; the PIT decides, the boot passes.
+    for v in 0 abc 12x 99999 20000001 123456789012345678901234567890 ""; do
+      boot --machine microvm --append "tsc_khz=$v"
+      [ "$rc" = 0 ] || fail "pxos boot exited $rc, expected 0"
+      has "pxos: PASS"
+      has "cmdline: tsc_khz= is not a frequency in 100000..20000000 kHz: ignored"
+      has "(calibrated against the PIT)"
+      has "stat tsc_source=1"
+      [ "$fails" = 0 ] || { echo "(with tsc_khz=$v)"; break; }
+    done
+    # and a good one of the caller's own is used as given (pxos passes none of its own then)
+    boot --machine microvm --append "tsc_khz=3000000"
+    check_good_boot microvm microvm,pcie=on -nodefaults
+    has "tsc: 3000 MHz (command line tsc_khz=, no calibration)"
+    has "stat tsc_khz=3000000"
+    hasnt "is not a frequency"
     ;;
   syscall_pf)
     # Issue 13's SYSCALL completion (a #PF at syscall_entry from ring 3, finished in ring 0),
@@ -78,7 +112,7 @@ case "$CASE" in
     # user return address (served), one with a kernel one (refused, contained); the rest of
     # the self-test still passes.
     boot --append syscallpf
-    check_good_boot q35 q35
+    check_good_boot q35 q35 -nodefaults
     has "cmdline: syscallpf: finishing SYSCALLs from a #PF at syscall_entry"
     has "ring3: SYSCALL with a return address outside the user pages: refused"
     has "ring3: SYSCALL via #PF works (probe served; a kernel return address refused)"
@@ -92,9 +126,16 @@ case "$CASE" in
     fi
     src=${PXOS_SOURCE_DIR:-.}
     boot --accel kvm
-    check_good_boot q35 q35
+    check_good_boot q35 q35 -nodefaults
     grep -qE "^ring3: SYSCALL (gate works|via #PF works)" "$OUT/log" || fail "no SYSCALL gate verdict"
-    # The module boots use microvm: under this machine's KVM q35's firmware alone takes seconds.
+    # KVM publishes the TSC rate (CPUID 0x40000010) where the host's TSC is invariant, which is
+    # what KVM's invtsc needs; --tsc pit keeps the calibration.
+    if grep -qw constant_tsc /proc/cpuinfo && grep -qw nonstop_tsc /proc/cpuinfo; then
+      has "(hypervisor CPUID leaf 0x40000010, no calibration)"
+      has "stat tsc_source=3"
+    fi
+    # The module boots use microvm: under this machine's KVM q35 with SeaBIOS took seconds (with
+    # qboot, the default now, about 0.4 s to the first module instruction).
     "$PXOS" boot --accel kvm --machine microvm --timeout 60 --module "$src/examples/sieve.pxasm" >"$OUT/mod.out" 2>"$OUT/mod.err"
     mrc=$?
     "$PXOS" run "$src/examples/sieve.pxasm" >"$OUT/want" 2>/dev/null || fail "pxos run sieve failed"
@@ -109,19 +150,19 @@ case "$CASE" in
     ;;
   microvm)
     boot --machine microvm
-    check_good_boot microvm microvm,pcie=on
+    check_good_boot microvm microvm,pcie=on -nodefaults
     has "DSDT _CBA gives ECAM at 0x00000000e0000000"
     has "pci: BAR2 unassigned (no firmware assigns BARs here): programmed at"
     has "pci: legacy 0xCF8 ports see no devices (ECAM-only machine)"
     ;;
   pc)
     boot --machine pc
-    check_good_boot pc pc
+    check_good_boot pc pc -nodefaults
     has "scan through legacy 0xCF8/0xCFC ports"
     ;;
   iso)
     boot --iso
-    check_good_boot q35 q35
+    check_good_boot q35 q35 -nodefaults
     has "booted by multiboot 2"
     ;;
   no_mailboxd)
