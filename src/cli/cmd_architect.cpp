@@ -98,7 +98,7 @@ void run(const Opts& o, CLI::App* root) {
   if (rc) cli::set_exit_code(rc);
 }
 
-pxos::cli::Register reg(90, [](CLI::App& app) {
+pxos::cli::Register reg(90, {"architect"}, [](CLI::App& app) {
   auto* s = app.add_subcommand("architect", "LLM development agent: one structured action per turn, sandboxed, "
                                             "every change a git commit (docs/architect.md)");
   auto o = std::make_shared<Opts>();
