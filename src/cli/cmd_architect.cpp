@@ -123,5 +123,5 @@ pxos::cli::Register reg(90, {"architect"}, [](CLI::App& app) {
   s->add_flag("--no-stream", o->no_stream, "ask for the whole reply at once");
   s->add_flag("--no-schema", o->no_schema, "do not send response_format (replies are still validated)");
   s->callback([o, s] { run(*o, s->get_parent()); });
-});
+}, pxos::cli::Tree::All);  // run() asks the tree whether this build has `pxos gpu check`
 }  // namespace
