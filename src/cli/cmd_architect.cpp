@@ -98,7 +98,7 @@ void run(const Opts& o, CLI::App* root) {
   if (rc) cli::set_exit_code(rc);
 }
 
-pxos::cli::Register reg(90, [](CLI::App& app) {
+pxos::cli::Register reg(90, {"architect"}, [](CLI::App& app) {
   auto* s = app.add_subcommand("architect", "LLM development agent: one structured action per turn, sandboxed, "
                                             "every change a git commit (docs/architect.md)");
   auto o = std::make_shared<Opts>();
@@ -123,5 +123,5 @@ pxos::cli::Register reg(90, [](CLI::App& app) {
   s->add_flag("--no-stream", o->no_stream, "ask for the whole reply at once");
   s->add_flag("--no-schema", o->no_schema, "do not send response_format (replies are still validated)");
   s->callback([o, s] { run(*o, s->get_parent()); });
-});
+}, pxos::cli::Tree::All);  // run() asks the tree whether this build has `pxos gpu check`
 }  // namespace

@@ -121,7 +121,7 @@ void run(const Opts& a) {
 }
 }  // namespace
 
-static pxos::cli::Register reg(80, [](CLI::App& app) {
+static pxos::cli::Register reg(80, {"boot"}, [](CLI::App& app) {
   auto a = std::make_shared<Opts>();
   auto* s = app.add_subcommand("boot", "boot the pxOS microkernel in QEMU, talking to mailboxd through ivshmem");
   s->add_flag("--iso", a->o.iso, "boot the GRUB ISO (multiboot 2) instead of -kernel (multiboot 1)");

@@ -60,7 +60,7 @@ Result<image::PngImage> default_label(const std::string& name, ByteView payload)
 
 namespace {
 
-Register reg(12, [](CLI::App& app) {
+Register reg(12, {"cart"}, [](CLI::App& app) {
   auto* cart = app.add_subcommand("cart", "Cartridges: a program hidden in the low bits of a picture");
   cart->require_subcommand(1);
   auto* s = cart->add_subcommand("make", "Hide a program in a label picture (PNG) that survives re-encoding");

@@ -104,7 +104,7 @@ void check_memory(const DebugArgs& a) {
     throw Failure(Error{Errc::Usage, fmt::format("--memory-words {}: must be 1..{}", a.memory_words, vm::kMaxMemoryWords)});
 }
 
-Register reg(21, [](CLI::App& app) {
+Register reg(21, {"debug", "repl"}, [](CLI::App& app) {
   auto a = std::make_shared<DebugArgs>();
   auto* s = app.add_subcommand("debug", "Debug a program: breakpoints, stepping, watches, stack and memory (docs/debugging.md)");
   s->add_option("input", a->input, "program (.pxi, .pxasm, cart, god-pixel key)")->required();

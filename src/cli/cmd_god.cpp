@@ -103,7 +103,7 @@ nlohmann::ordered_json entry_json(const god::Entry& e) {
   return j;
 }
 
-Register reg(50, [](CLI::App& app) {
+Register reg(50, {"god"}, [](CLI::App& app) {
   auto* god_cmd = app.add_subcommand("god", "God pixels: one-pixel keys into a content-addressed program store");
   god_cmd->require_subcommand(1);
   auto add_store = [](CLI::App* s, std::shared_ptr<std::string> d) {

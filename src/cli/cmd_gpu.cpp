@@ -166,7 +166,7 @@ void run_shader(const std::string& file, const std::string& entry, const std::ve
   }
 }
 
-static pxos::cli::Register reg(60, [](CLI::App& app) {
+static pxos::cli::Register reg(60, {"gpu"}, [](CLI::App& app) {
   auto* gpu = app.add_subcommand("gpu", "WGSL compute kernels through Dawn: info, check, run, bench");
   gpu->require_subcommand(1);
 

@@ -73,7 +73,7 @@ void log_failure(hv::RunLog& log, const Error& e, std::string_view status) {
 }
 
 // ---- pxos archive ----
-Register reg_archive(40, [](CLI::App& app) {
+Register reg_archive(40, {"archive"}, [](CLI::App& app) {
   auto* a = app.add_subcommand("archive", "Create, list and extract .pxa archives (manifest + modules + data in one PNG)");
   a->require_subcommand(1);
 
@@ -161,7 +161,7 @@ Register reg_archive(40, [](CLI::App& app) {
 });
 
 // ---- pxos hv ----
-Register reg_hv(40, [](CLI::App& app) {
+Register reg_hv(40, {"hv"}, [](CLI::App& app) {
   auto* h = app.add_subcommand("hv", "Hypervisor: validate, list and run .pxa archives in a sandboxed PixelVM");
   h->require_subcommand(1);
 

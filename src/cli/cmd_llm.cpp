@@ -237,7 +237,7 @@ void setup(CLI::App& root) {
   dt->callback([] { detokenize(dmodel, dids, dno_special); });
 }
 
-const Register reg(85, setup);
+const Register reg(85, {"llm"}, setup);
 
 }  // namespace
 }  // namespace pxos::cli

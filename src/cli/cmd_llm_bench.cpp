@@ -127,7 +127,7 @@ void setup(CLI::App& root) {
   b->callback([] { bench(o); });
 }
 
-const Register reg(88, setup);  // after cmd_llm.cpp (85), which creates `llm`
+const Register reg(88, {"llm"}, setup);  // after cmd_llm.cpp (85), which creates `llm`
 
 }  // namespace
 }  // namespace pxos::cli

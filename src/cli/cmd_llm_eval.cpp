@@ -146,7 +146,7 @@ void setup(CLI::App& root) {
   e->callback([] { eval(o); });
 }
 
-const Register reg(86, setup);  // after cmd_llm.cpp (85), which creates `llm`
+const Register reg(86, {"llm"}, setup);  // after cmd_llm.cpp (85), which creates `llm`
 
 }  // namespace
 }  // namespace pxos::cli

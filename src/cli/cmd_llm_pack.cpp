@@ -53,7 +53,7 @@ void setup(CLI::App& root) {
   c->callback([] { pack(p); });
 }
 
-const Register reg(88, setup);  // after cmd_llm.cpp (85), which creates `llm`
+const Register reg(88, {"llm"}, setup);  // after cmd_llm.cpp (85), which creates `llm`
 
 }  // namespace
 }  // namespace pxos::cli

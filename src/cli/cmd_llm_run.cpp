@@ -286,7 +286,7 @@ void setup(CLI::App& root) {
   cc->callback([] { chat(c); });
 }
 
-const Register reg(87, setup);  // after cmd_llm.cpp (85), which creates `llm`
+const Register reg(87, {"llm"}, setup);  // after cmd_llm.cpp (85), which creates `llm`
 
 }  // namespace
 }  // namespace pxos::cli

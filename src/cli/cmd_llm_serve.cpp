@@ -95,7 +95,7 @@ void setup(CLI::App& root) {
   s->callback([] { serve(o); });
 }
 
-const Register reg(87, setup);  // after cmd_llm.cpp (85), which creates `llm`
+const Register reg(87, {"llm"}, setup);  // after cmd_llm.cpp (85), which creates `llm`
 
 }  // namespace
 }  // namespace pxos::cli

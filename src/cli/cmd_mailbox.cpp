@@ -204,7 +204,7 @@ void status(const StatusOpts& o) {
 }
 }  // namespace
 
-static pxos::cli::Register reg_status(71, [](CLI::App& app) {
+static pxos::cli::Register reg_status(71, {"mailbox"}, [](CLI::App& app) {
   auto o = std::make_shared<StatusOpts>();
   auto* m = app.add_subcommand("mailbox", "inspect a mailbox area that pxos mailboxd serves");
   m->require_subcommand(1);
@@ -215,7 +215,7 @@ static pxos::cli::Register reg_status(71, [](CLI::App& app) {
   s->callback([o] { status(*o); });
 });
 
-static pxos::cli::Register reg(70, [](CLI::App& app) {
+static pxos::cli::Register reg(70, {"mailboxd"}, [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* s = app.add_subcommand("mailboxd", "serve the mailbox (file for QEMU ivshmem, or POSIX shm): UART, GPU_EXECUTE, MMIO, ALLOC ...");
   s->add_option("--file", o->file, "file to serve (created at --size if missing); QEMU maps it as ivshmem-plain BAR2");

@@ -80,7 +80,7 @@ void write_heatmap(const vm::Program& prog, const std::vector<uint64_t>& counts,
                prog.where(hpc).c_str(), (unsigned long long)max);
 }
 
-Register reg(20, [](CLI::App& app) {
+Register reg(20, {"run"}, [](CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* s = app.add_subcommand("run", "Run a program (.pxi, .pxasm, legacy PixelFS, or god-pixel key)");
   s->add_option("input", a->input, "program ('-': standard input)")->required();

@@ -85,7 +85,7 @@ std::string isa_markdown() {
   return s;
 }
 
-Register reg(10, [](CLI::App& app) {
+Register reg(10, {"asm", "disasm", "isa", "pack", "unpack", "view", "inspect"}, [](CLI::App& app) {
   {
     auto* s = app.add_subcommand("asm", "Assemble a .pxasm file into a bytecode .pxi image");
     auto in = std::make_shared<std::string>();

@@ -5,8 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -15,8 +17,14 @@ namespace pxos::cli {
 using Setup = void (*)(CLI::App& root);
 
 // order: position in `pxos --help` (the flow of DESIGN.md: asm=10 … architect=90).
+// names: the top-level commands the setup adds or extends. `pxos NAME ...` runs only the setups
+// that name NAME: building every command's CLI11 tree was a fifth of a trivial run's start-up
+// (issue 16). main.cpp checks each setup it runs against its names, and `pxos man` (run after
+// every link) runs them all, so a wrong list fails the build. A command that reads the whole tree
+// (`completions`, `man`) says Tree::All, and then every setup runs.
+enum class Tree { Own, All };
 struct Register {
-  Register(int order, Setup setup);
+  Register(int order, std::initializer_list<std::string_view> names, Setup setup, Tree tree = Tree::Own);
 };
 
 // For numeric flags: CLI11 turns "-5" into a huge unsigned value (or keeps it), which reads

@@ -225,7 +225,7 @@ std::string man(const CLI::App* root) {
   return s;
 }
 
-Register reg(1000, [](CLI::App& app) {
+Register reg(1000, {"completions", "man"}, [](CLI::App& app) {
   const CLI::App* root = &app;
   {
     auto* s = app.add_subcommand("completions", "Print a shell completion script: bash, zsh or fish");
@@ -246,7 +246,7 @@ Register reg(1000, [](CLI::App& app) {
       else must(write_file_atomic(*out, t));
     });
   }
-});
+}, Tree::All);  // both read every command
 
 }  // namespace
 }  // namespace pxos::cli

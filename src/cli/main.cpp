@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <poll.h>
@@ -19,7 +21,7 @@
 
 namespace pxos::cli {
 namespace {
-struct Entry { int order; Setup setup; };
+struct Entry { int order; std::vector<std::string_view> names; Setup setup; Tree tree; };
 std::vector<Entry>& registry() {
   static std::vector<Entry> r;
   return r;
@@ -48,7 +50,52 @@ int finish_stdout(int status, bool reported = false) {
 }
 }  // namespace
 
-Register::Register(int order, Setup setup) { registry().push_back({order, setup}); }
+Register::Register(int order, std::initializer_list<std::string_view> names, Setup setup, Tree tree) {
+  registry().push_back({order, std::vector<std::string_view>(names), setup, tree});
+}
+
+// The command word of argv (`run` in `pxos run x.pxi`), or empty when the first argument is a flag
+// (`pxos --help`): then every command is built.
+std::string_view command_word(int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return {};
+  return argv[1];
+}
+
+bool names(const Entry& e, std::string_view w) { return std::ranges::find(e.names, w) != e.names.end(); }
+
+std::vector<std::string> top_names(CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::App* s : app.get_subcommands([](CLI::App*) { return true; })) out.push_back(s->get_name());
+  return out;
+}
+
+// Runs one setup and holds it to its declared names: every command it adds at the top is named,
+// and every name exists afterwards (a later order may extend one, as the llm files do).
+void run_setup(CLI::App& app, const Entry& e) {
+  auto before = top_names(app);
+  e.setup(app);
+  auto after = top_names(app);
+  for (const auto& n : after)
+    if (std::ranges::find(before, n) == before.end() && !names(e, n))
+      throw Failure(Error{Errc::Internal, fmt::format("command '{}' is added by a setup whose Register does not name it "
+                                                      "(src/cli/command.hpp)", n)});
+  for (std::string_view n : e.names)
+    if (std::ranges::find(after, n) == after.end())
+      throw Failure(Error{Errc::Internal, fmt::format("a Register names command '{}' but its setup does not add it", n)});
+}
+
+// Builds the commands argv needs: those whose setups name its command word; all of them for a
+// top-level flag, `help`, a command that reads the whole tree (Tree::All), or a word no setup
+// names (so that CLI11 and pre_parse see every command for their listings and suggestions).
+void setup_commands(CLI::App& app, int argc, char** argv) {
+  auto& reg = registry();
+  std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.order < b.order; });
+  std::string_view w = command_word(argc, argv);
+  bool some = !w.empty() && std::ranges::any_of(reg, [&](const Entry& e) { return names(e, w); }) &&
+              std::ranges::none_of(reg, [&](const Entry& e) { return e.tree == Tree::All && names(e, w); });
+  for (auto& e : reg)
+    if (!some || names(e, w)) run_setup(app, e);
+}
 void set_exit_code(int code) { g_exit_code = code; }
 
 }  // namespace pxos::cli
@@ -65,10 +112,8 @@ int main(int argc, char** argv) {
   // A closed pipe is an EPIPE error that each writer reports (Errc::PipeClosed), not a death.
   std::signal(SIGPIPE, SIG_IGN);
   os::install_checked_stdout();
-  auto& reg = cli::registry();
-  std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.order < b.order; });
-  for (auto& e : reg) e.setup(app);
   try {
+    cli::setup_commands(app, argc, argv);
     if (auto settled = cli::pre_parse(app, argc, argv)) return cli::finish_stdout(*settled);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

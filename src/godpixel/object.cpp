@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "common/dynlib.hpp"
 #include "common/fs.hpp"
 #include "common/os.hpp"
 #include "godpixel/config.hpp"
@@ -20,16 +21,49 @@
 namespace pxos::god {
 namespace {
 
-struct DctxFree { void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); } };
-struct CctxFree { void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); } };
+// libzstd is opened by the first object a command reads or writes (os::open_library), so that
+// commands without a store (run, asm, hv) start without mapping it (issue 16, start-up).
+struct Zstd {
+#define PXOS_ZSTD_FNS(X)                                                                           \
+  X(ZSTD_createDCtx) X(ZSTD_freeDCtx) X(ZSTD_createCCtx) X(ZSTD_freeCCtx) X(ZSTD_compressBound)    \
+  X(ZSTD_compressCCtx) X(ZSTD_decompressDCtx) X(ZSTD_isError) X(ZSTD_getErrorName)                \
+  X(ZSTD_findFrameCompressedSize) X(ZSTD_getFrameContentSize)
+#define PXOS_ZSTD_MEMBER(fn) decltype(&::fn) fn = nullptr;
+  PXOS_ZSTD_FNS(PXOS_ZSTD_MEMBER)
+#undef PXOS_ZSTD_MEMBER
+};
+
+Result<Zstd> bind_zstd() {
+  auto lib = os::open_library({"libzstd.so.1"}, "the god pixel store's compression (libzstd)", Errc::StoreError);
+  if (!lib) return std::unexpected(lib.error());
+  Zstd t{};
+#define PXOS_ZSTD_BIND(fn) PXOS_DYNLIB_BIND(**lib, t, fn);
+  PXOS_ZSTD_FNS(PXOS_ZSTD_BIND)
+#undef PXOS_ZSTD_BIND
+  return t;
+}
+
+// Loads the table once; every exported function that reaches zstd calls this first.
+Result<const Zstd*> load_zstd() {
+  static const Result<Zstd> t = bind_zstd();
+  if (!t) return std::unexpected(t.error());
+  return &*t;
+}
+
+// The table, for code reached only after load_zstd has succeeded.
+const Zstd& zs() { return **load_zstd(); }
+
+
+struct DctxFree { void operator()(ZSTD_DCtx* c) const { zs().ZSTD_freeDCtx(c); } };
+struct CctxFree { void operator()(ZSTD_CCtx* c) const { zs().ZSTD_freeCCtx(c); } };
 
 // One context per thread: a fresh context per call costs more than decoding a small program.
 ZSTD_DCtx* dctx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> c(ZSTD_createDCtx());
+  thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> c(zs().ZSTD_createDCtx());
   return c.get();
 }
 ZSTD_CCtx* cctx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> c(ZSTD_createCCtx());
+  thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> c(zs().ZSTD_createCCtx());
   return c.get();
 }
 
@@ -120,34 +154,37 @@ Result<std::optional<ObjectHeader>> parse_header(ByteView f, std::string_view na
 }
 
 Result<Bytes> compress(ByteView payload, int level) {
-  Bytes out(ZSTD_compressBound(payload.size()));
-  size_t n = ZSTD_compressCCtx(cctx(), out.data(), out.size(), payload.data(), payload.size(), level);
-  if (ZSTD_isError(n)) return failf(Errc::Internal, "zstd compression failed: {}", ZSTD_getErrorName(n));
+  if (auto t = load_zstd(); !t) return std::unexpected(t.error());
+  Bytes out(zs().ZSTD_compressBound(payload.size()));
+  size_t n = zs().ZSTD_compressCCtx(cctx(), out.data(), out.size(), payload.data(), payload.size(), level);
+  if (zs().ZSTD_isError(n)) return failf(Errc::Internal, "zstd compression failed: {}", zs().ZSTD_getErrorName(n));
   out.resize(n);
   return out;
 }
 
 Result<Bytes> decompress_exact(ByteView z, uint64_t size, std::string_view name) {
+  if (auto t = load_zstd(); !t) return std::unexpected(t.error());
   if (z.empty()) return failf(Errc::StoreError, "{}: empty zstd data", name);
-  size_t frame = ZSTD_findFrameCompressedSize(z.data(), z.size());
-  if (ZSTD_isError(frame))
-    return failf(Errc::StoreError, "{}: not one complete zstd frame: {}", name, ZSTD_getErrorName(frame));
+  size_t frame = zs().ZSTD_findFrameCompressedSize(z.data(), z.size());
+  if (zs().ZSTD_isError(frame))
+    return failf(Errc::StoreError, "{}: not one complete zstd frame: {}", name, zs().ZSTD_getErrorName(frame));
   if (frame != z.size())
     return failf(Errc::StoreError, "{}: offset {}: {} bytes after the zstd frame", name, frame, z.size() - frame);
-  unsigned long long declared = ZSTD_getFrameContentSize(z.data(), z.size());
+  unsigned long long declared = zs().ZSTD_getFrameContentSize(z.data(), z.size());
   if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN)
     return failf(Errc::StoreError, "{}: zstd frame does not declare its content size", name);
   if (declared != size)
     return failf(Errc::StoreError, "{}: zstd frame declares {} bytes, expected {}", name, declared, size);
   Bytes out(size);
-  size_t n = ZSTD_decompressDCtx(dctx(), out.data(), out.size(), z.data(), z.size());
-  if (ZSTD_isError(n)) return failf(Errc::StoreError, "{}: corrupt zstd data: {}", name, ZSTD_getErrorName(n));
+  size_t n = zs().ZSTD_decompressDCtx(dctx(), out.data(), out.size(), z.data(), z.size());
+  if (zs().ZSTD_isError(n)) return failf(Errc::StoreError, "{}: corrupt zstd data: {}", name, zs().ZSTD_getErrorName(n));
   if (n != size) return failf(Errc::StoreError, "{}: zstd frame produced {} bytes, expected {}", name, n, size);
   return out;
 }
 
 Result<Bytes> decode_object(ByteView whole, const Sha256& want, std::string_view name, uint64_t max_size,
                             std::optional<ObjectHeader>* hdr_out) {
+  if (auto t = load_zstd(); !t) return std::unexpected(t.error());
   size_t skip = 0;
   auto hdr = parse_header(whole, fmt::format("{}: corrupted object", name), &skip);
   if (!hdr) return std::unexpected(hdr.error());
@@ -158,7 +195,7 @@ Result<Bytes> decode_object(ByteView whole, const Sha256& want, std::string_view
                  hex((*hdr)->hash), hex(want));
   ByteView file = whole.subspan(skip);
   if (file.size() < 4) return failf(Errc::StoreError, "{}: corrupted object: {} bytes is too short for a zstd frame", name, file.size());
-  unsigned long long declared = ZSTD_getFrameContentSize(file.data(), file.size());
+  unsigned long long declared = zs().ZSTD_getFrameContentSize(file.data(), file.size());
   if (declared == ZSTD_CONTENTSIZE_ERROR)
     return failf(Errc::StoreError, "{}: corrupted object: offset 0: not a zstd frame", name);
   if (declared == ZSTD_CONTENTSIZE_UNKNOWN)
@@ -179,8 +216,9 @@ Result<Bytes> decode_object(ByteView whole, const Sha256& want, std::string_view
 }
 
 Result<Bytes> read_object(const std::string& path, const Sha256& want, std::optional<ObjectHeader>* hdr) {
+  if (auto t = load_zstd(); !t) return std::unexpected(t.error());
   int open_errno = 0;
-  auto file = os::read_input(path, ZSTD_compressBound(kMaxPayload) + kMaxHeaderBytes + 8,
+  auto file = os::read_input(path, zs().ZSTD_compressBound(kMaxPayload) + kMaxHeaderBytes + 8,
                              os::InputOptions{.kind = Errc::StoreError, .no_follow = true, .open_errno = &open_errno});
   if (!file) {
     if (open_errno == ENOENT) return failf(Errc::NotFound, "{}: object is missing", path);

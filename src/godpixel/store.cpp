@@ -17,6 +17,7 @@
 #include <set>
 #include <tuple>
 
+#include "common/dynlib.hpp"
 #include "common/fs.hpp"
 #include "common/os.hpp"
 #include "godpixel/config.hpp"
@@ -27,27 +28,61 @@ namespace fs = std::filesystem;
 namespace pxos::god {
 namespace {
 
+// libsqlite3 is opened by the first store a command opens (os::open_library), so that commands
+// without a store (run, asm, hv) start without mapping it (issue 16, start-up).
+struct Sqlite {
+#define PXOS_SQLITE_FNS(X)                                                                          \
+  X(sqlite3_open_v2) X(sqlite3_close) X(sqlite3_exec) X(sqlite3_free) X(sqlite3_errmsg)             \
+  X(sqlite3_extended_errcode) X(sqlite3_busy_timeout) X(sqlite3_changes) X(sqlite3_prepare_v2)      \
+  X(sqlite3_finalize) X(sqlite3_step) X(sqlite3_bind_int64) X(sqlite3_bind_blob) X(sqlite3_bind_text) \
+  X(sqlite3_bind_null) X(sqlite3_column_int64) X(sqlite3_column_blob) X(sqlite3_column_bytes)       \
+  X(sqlite3_column_text)
+#define PXOS_SQLITE_MEMBER(fn) decltype(&::fn) fn = nullptr;
+  PXOS_SQLITE_FNS(PXOS_SQLITE_MEMBER)
+#undef PXOS_SQLITE_MEMBER
+};
+
+Result<Sqlite> bind_sqlite() {
+  auto lib = os::open_library({"libsqlite3.so.0"}, "the god pixel store's index (libsqlite3)", Errc::StoreError);
+  if (!lib) return std::unexpected(lib.error());
+  Sqlite t{};
+#define PXOS_SQLITE_BIND(fn) PXOS_DYNLIB_BIND(**lib, t, fn);
+  PXOS_SQLITE_FNS(PXOS_SQLITE_BIND)
+#undef PXOS_SQLITE_BIND
+  return t;
+}
+
+// Loads the table once; every path that opens a database calls this first.
+Result<const Sqlite*> load_sqlite() {
+  static const Result<Sqlite> t = bind_sqlite();
+  if (!t) return std::unexpected(t.error());
+  return &*t;
+}
+
+// The table, for code that holds an open database (so load_sqlite has succeeded).
+const Sqlite& sq() { return **load_sqlite(); }
+
 // A prepared statement that finalizes itself.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(sqlite3* db, const char* sql) { rc_ = sq().sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sq().sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
   bool ok() const { return rc_ == SQLITE_OK; }
   sqlite3_stmt* get() { return s_; }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  void bind(int i, ByteView b) { sqlite3_bind_blob(s_, i, b.data(), int(b.size()), SQLITE_TRANSIENT); }
-  void bind(int i, const std::string& t) { sqlite3_bind_text(s_, i, t.data(), int(t.size()), SQLITE_TRANSIENT); }
-  void bind_null(int i) { sqlite3_bind_null(s_, i); }
-  int step() { return sqlite3_step(s_); }
-  int64_t i64(int c) { return sqlite3_column_int64(s_, c); }
+  void bind(int i, int64_t v) { sq().sqlite3_bind_int64(s_, i, v); }
+  void bind(int i, ByteView b) { sq().sqlite3_bind_blob(s_, i, b.data(), int(b.size()), SQLITE_TRANSIENT); }
+  void bind(int i, const std::string& t) { sq().sqlite3_bind_text(s_, i, t.data(), int(t.size()), SQLITE_TRANSIENT); }
+  void bind_null(int i) { sq().sqlite3_bind_null(s_, i); }
+  int step() { return sq().sqlite3_step(s_); }
+  int64_t i64(int c) { return sq().sqlite3_column_int64(s_, c); }
   ByteView blob(int c) {
-    auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s_, c));
-    return {p, size_t(sqlite3_column_bytes(s_, c))};
+    auto* p = static_cast<const uint8_t*>(sq().sqlite3_column_blob(s_, c));
+    return {p, size_t(sq().sqlite3_column_bytes(s_, c))};
   }
   std::string text(int c) {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
-    return p ? std::string(p, size_t(sqlite3_column_bytes(s_, c))) : std::string();
+    auto* p = reinterpret_cast<const char*>(sq().sqlite3_column_text(s_, c));
+    return p ? std::string(p, size_t(sq().sqlite3_column_bytes(s_, c))) : std::string();
   }
 
  private:
@@ -56,8 +91,8 @@ class Stmt {
 };
 
 std::unexpected<Error> db_fail(sqlite3* db, const std::string& dir, std::string_view what) {
-  int rc = sqlite3_extended_errcode(db);
-  std::string msg = sqlite3_errmsg(db);
+  int rc = sq().sqlite3_extended_errcode(db);
+  std::string msg = sq().sqlite3_errmsg(db);
   if ((rc & 0xff) == SQLITE_READONLY)
     return failf(Errc::StoreError, "store {} is read-only: {} refused ({}); nothing was written", dir, what, msg);
   if ((rc & 0xff) == SQLITE_BUSY)
@@ -67,8 +102,8 @@ std::unexpected<Error> db_fail(sqlite3* db, const std::string& dir, std::string_
 
 Status exec(sqlite3* db, const std::string& dir, const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    sqlite3_free(err);
+  if (sq().sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    sq().sqlite3_free(err);
     return db_fail(db, dir, sql);
   }
   return {};
@@ -123,7 +158,7 @@ class Txn {
  public:
   Txn(sqlite3* db) : db_(db) {}
   ~Txn() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (open_) sq().sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   Status begin(const std::string& dir) {
     if (auto s = exec(db_, dir, "BEGIN IMMEDIATE"); !s) return s;
@@ -200,7 +235,7 @@ std::string default_store_dir() {
 Store::Store(Store&& o) noexcept { *this = std::move(o); }
 Store& Store::operator=(Store&& o) noexcept {
   if (this != &o) {
-    if (db_) sqlite3_close(db_);
+    if (db_) sq().sqlite3_close(db_);
     dir_ = std::move(o.dir_);
     bits_ = o.bits_;
     writable_ = o.writable_;
@@ -210,7 +245,7 @@ Store& Store::operator=(Store&& o) noexcept {
   return *this;
 }
 Store::~Store() {
-  if (db_) sqlite3_close(db_);
+  if (db_) sq().sqlite3_close(db_);
 }
 
 std::string Store::object_path(const Sha256& h) const {
@@ -257,18 +292,19 @@ Result<Store> Store::open(const std::string& dir, bool writable, std::optional<u
                  st.dir_, kIndexName, has_index ? "empty (0 bytes)" : "missing", kRebuildHint);
   if (!writable && !has_index)
     return failf(Errc::NotFound, "store {} is empty (no {})", st.dir_, kIndexName);
+  if (auto t = load_sqlite(); !t) return std::unexpected(t.error());
   int flags = (writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOFOLLOW;
-  if (sqlite3_open_v2(index.c_str(), &st.db_, flags, nullptr) != SQLITE_OK) {
-    std::string m = st.db_ ? sqlite3_errmsg(st.db_) : "out of memory";
+  if (sq().sqlite3_open_v2(index.c_str(), &st.db_, flags, nullptr) != SQLITE_OK) {
+    std::string m = st.db_ ? sq().sqlite3_errmsg(st.db_) : "out of memory";
     return failf(Errc::StoreError, "{}: cannot open the index: {}; {}", index, m, kRebuildHint);
   }
-  sqlite3_busy_timeout(st.db_, kBusyTimeoutMs);
+  sq().sqlite3_busy_timeout(st.db_, kBusyTimeoutMs);
   if (has_objects) {
     // An initialised store: the index must already be ours before anything is written to it.
     Stmt q(st.db_, "SELECT value FROM meta WHERE name = 'key_bits'");
     if (!q.ok() || q.step() != SQLITE_ROW)
       return failf(Errc::StoreError, "{}: not a healthy pxos store index ({}); refusing to use it; {}; nothing was "
-                   "changed", index, q.ok() ? "no key_bits record" : sqlite3_errmsg(st.db_), kRebuildHint);
+                   "changed", index, q.ok() ? "no key_bits record" : sq().sqlite3_errmsg(st.db_), kRebuildHint);
   }
   if (writable) {
     if (auto s = exec(st.db_, st.dir_, "PRAGMA synchronous=FULL"); !s) return std::unexpected(s.error());
@@ -288,7 +324,7 @@ Result<Store> Store::open(const std::string& dir, bool writable, std::optional<u
   }
   Stmt q(st.db_, "SELECT value FROM meta WHERE name = 'key_bits'");
   if (!q.ok())
-    return failf(Errc::StoreError, "{}: not a pxos store index: {}; {}", index, sqlite3_errmsg(st.db_), kRebuildHint);
+    return failf(Errc::StoreError, "{}: not a pxos store index: {}; {}", index, sq().sqlite3_errmsg(st.db_), kRebuildHint);
   if (q.step() != SQLITE_ROW)
     return failf(Errc::StoreError, "{}: not a pxos store index (no key_bits); {}", index, kRebuildHint);
   unsigned bits = unsigned(std::atoi(q.text(0).c_str()));
@@ -504,7 +540,7 @@ Result<bool> Store::forget(Key k) {
   if (!s.ok()) return db_fail(db_, dir_, "forget");
   s.bind(1, int64_t(k));
   if (s.step() != SQLITE_DONE) return db_fail(db_, dir_, "forget");
-  bool had = sqlite3_changes(db_) > 0;
+  bool had = sq().sqlite3_changes(db_) > 0;
   if (had)
     if (auto u = exec(db_, dir_, "UPDATE meta SET value = CAST(value AS INTEGER) - 1 WHERE name = 'keys'"); !u)
       return std::unexpected(u.error());
@@ -646,6 +682,7 @@ Result<RebuildReport> Store::rebuild_index(const std::string& dir_in, std::optio
     return failf(Errc::NotFound, "store {}: no {}/ to rebuild the index from", dir, kObjectsDir);
   // Hold the old index's write lock while we work, if it is still a database at all, so that no
   // writer commits into the file we are about to replace; and learn its key width.
+  if (auto t = load_sqlite(); !t) return std::unexpected(t.error());
   sqlite3* old = nullptr;
   std::optional<unsigned> old_bits;
   struct stat ist{};
@@ -659,9 +696,9 @@ Result<RebuildReport> Store::rebuild_index(const std::string& dir_in, std::optio
                        index);
       }
     }
-    if (sqlite3_open_v2(index.c_str(), &old, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr) == SQLITE_OK) {
-      sqlite3_busy_timeout(old, kBusyTimeoutMs);
-      if (sqlite3_exec(old, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK) {
+    if (sq().sqlite3_open_v2(index.c_str(), &old, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr) == SQLITE_OK) {
+      sq().sqlite3_busy_timeout(old, kBusyTimeoutMs);
+      if (sq().sqlite3_exec(old, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK) {
         Stmt q(old, "SELECT value FROM meta WHERE name = 'key_bits'");
         if (q.ok() && q.step() == SQLITE_ROW) {
           unsigned b = unsigned(std::atoi(q.text(0).c_str()));
@@ -672,7 +709,7 @@ Result<RebuildReport> Store::rebuild_index(const std::string& dir_in, std::optio
   }
   struct Closer {
     sqlite3*& db;
-    ~Closer() { if (db) sqlite3_close(db); }  // closing rolls the lock transaction back
+    ~Closer() { if (db) sq().sqlite3_close(db); }  // closing rolls the lock transaction back
   } close_old{old};
 
   RebuildReport r;
@@ -771,9 +808,9 @@ Result<RebuildReport> Store::rebuild_index(const std::string& dir_in, std::optio
     nu.dir_ = dir;
     nu.bits_ = bits;
     nu.writable_ = true;
-    if (sqlite3_open_v2(tpath.c_str(), &nu.db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr) != SQLITE_OK)
+    if (sq().sqlite3_open_v2(tpath.c_str(), &nu.db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr) != SQLITE_OK)
       return failf(Errc::StoreError, "{}: cannot create the new index: {}", tpath,
-                   nu.db_ ? sqlite3_errmsg(nu.db_) : "out of memory");
+                   nu.db_ ? sq().sqlite3_errmsg(nu.db_) : "out of memory");
     if (auto s = exec(nu.db_, dir, "PRAGMA synchronous=FULL"); !s) return std::unexpected(s.error());
     Txn t(nu.db_);
     if (auto s = t.begin(dir); !s) return std::unexpected(s.error());

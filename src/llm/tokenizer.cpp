@@ -1,16 +1,59 @@
 // tokenizer.cpp: byte-level BPE as HF `tokenizers` and llama.cpp run it for SmolLM2. The
 // pre-tokenizer is a hand-written matcher of the GPT-2 regex (no std::regex: it is slow and has
-// no \p{L}); Unicode classes come from ICU. Merges run over a linked list with a rank heap.
+// no \p{L}); Unicode classes come from ICU, opened on first use. Merges run over a linked list with a rank heap.
 #include "llm/tokenizer.hpp"
 
 #include <unicode/uchar.h>
+#include <unicode/uvernum.h>
 
 #include <algorithm>
 #include <queue>
 
+#include "common/dynlib.hpp"
+
 namespace pxos::llm {
 
 namespace {
+
+// libicuuc is opened by the first tokenizer (os::open_library), so that commands without one
+// (run, asm, hv) start without mapping it and its 30 MB data library (issue 16, start-up). ICU's
+// header renames every function with its major version (u_charType -> u_charType_72): the symbol
+// is the expanded name, and the soname carries the same number.
+#define PXOS_ICU_STR2(x) #x
+#define PXOS_ICU_STR(x) PXOS_ICU_STR2(x)
+struct Icu {
+  decltype(&::u_isUWhiteSpace) u_isUWhiteSpace = nullptr;
+  decltype(&::u_charType) u_charType = nullptr;
+};
+
+Result<Icu> bind_icu() {
+  auto lib = os::open_library({"libicuuc.so." PXOS_ICU_STR(U_ICU_VERSION_MAJOR_NUM)},
+                              "the tokenizer's Unicode classes (libicuuc)");
+  if (!lib) return std::unexpected(lib.error());
+  Icu t{};
+  auto ws = os::library_symbol(**lib, PXOS_ICU_STR(u_isUWhiteSpace));
+  if (!ws) return std::unexpected(ws.error());
+  auto ct = os::library_symbol(**lib, PXOS_ICU_STR(u_charType));
+  if (!ct) return std::unexpected(ct.error());
+  t.u_isUWhiteSpace = reinterpret_cast<decltype(t.u_isUWhiteSpace)>(*ws);
+  t.u_charType = reinterpret_cast<decltype(t.u_charType)>(*ct);
+  return t;
+}
+
+// Loads the table once; from_gguf and encode call it so that a missing ICU is their error.
+Result<const Icu*> load_icu() {
+  static const Result<Icu> t = bind_icu();
+  if (!t) return std::unexpected(t.error());
+  return &*t;
+}
+
+// The table for pre_tokenize, which has no error path of its own: callers have loaded it, and a
+// direct caller without ICU gets the load error thrown.
+const Icu& icu() {
+  auto t = load_icu();
+  if (!t) throw Failure(t.error());
+  return **t;
+}
 
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68 bytes are
 // shifted to U+0100.. in byte order, so every byte is one visible code point.
@@ -71,8 +114,8 @@ Cls classify(uint32_t c) {
     if (c == ' ' || (c >= 0x09 && c <= 0x0d)) return Cls::Space;
     return Cls::Other;
   }
-  if (u_isUWhiteSpace(UChar32(c))) return Cls::Space;  // White_Space, as Oniguruma's \s
-  switch (u_charType(UChar32(c))) {
+  if (icu().u_isUWhiteSpace(UChar32(c))) return Cls::Space;  // White_Space, as Oniguruma's \s
+  switch (icu().u_charType(UChar32(c))) {
     case U_UPPERCASE_LETTER: case U_LOWERCASE_LETTER: case U_TITLECASE_LETTER:
     case U_MODIFIER_LETTER: case U_OTHER_LETTER: return Cls::Letter;
     case U_DECIMAL_DIGIT_NUMBER: case U_LETTER_NUMBER: case U_OTHER_NUMBER: return Cls::Number;
@@ -215,6 +258,7 @@ void Tokenizer::bpe(std::string_view piece, std::vector<int32_t>& out) const {
 }
 
 Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, const EncodeOptions& o) const {
+  if (auto t = load_icu(); !t) return std::unexpected(t.error());
   if (size_t bad = utf8_invalid_at(text); bad != std::string_view::npos)
     return failf(Errc::TextInvalid, "invalid UTF-8 at byte offset {} (byte {:#04x})", bad, uint8_t(text[bad]));
   std::vector<int32_t> ids;
@@ -295,6 +339,7 @@ ChatTemplate read_chat_template(const Gguf& g, bool have_chatml_tokens) {
 }  // namespace
 
 Result<Tokenizer> Tokenizer::from_gguf(const Gguf& g, const std::string& what) {
+  if (auto t = load_icu(); !t) return std::unexpected(t.error());
   auto model = g.get_string("tokenizer.ggml.model");
   if (!model) return failf(Errc::ModelInvalid, "{}: {}", what, model.error().detail);
   if (*model != "gpt2") return failf(Errc::Unsupported, "{}: tokenizer model '{}' is not supported (gpt2 byte-level BPE is)", what, *model);

@@ -163,6 +163,12 @@ if [ -n "${PXOS_BUILD_DIR:-}" ] && [ -f "$PXOS_BUILD_DIR/cmake_install.cmake" ];
   done
   check installed-man-current cmp -s "$T/prefix/share/man/man1/pxos.1" "$T/pxos.1"
   check installed-runs bash -c "'$T/prefix/bin/pxos' --version | grep -q '^pxos '"
+  if [ -f "$PXOS_BUILD_DIR/libpxos_httpd.so" ]; then  # `llm serve`'s plugin, where httpd.cpp looks
+    check installed-httpd-plugin [ -s "$T/prefix/lib/pxos/libpxos_httpd.so" ]
+    # and the installed binary opens that copy (before it looks at the model, which is missing)
+    check installed-httpd-opened bash -c "LD_DEBUG=files '$T/prefix/bin/pxos' llm serve '$T/none.gguf' 2>&1 >/dev/null |
+      grep -q 'file=$T/prefix/bin/../lib/pxos/libpxos_httpd.so .*generating link map'"
+  fi
   if [ -f "$T/prefix/lib/pxos/libwebgpu_wrapper.so" ]; then
     json_ok installed-dawn "j['library'] == '$T/prefix/lib/pxos/libwebgpu_wrapper.so'" "$T/prefix/bin/pxos" gpu info --json
   fi
