@@ -40,6 +40,6 @@ b v1 PXOS_LLM_KERNELS=v1
 b v2 PXOS_LLM_KERNELS=v2
 b v2_norobust PXOS_LLM_KERNELS=v2 PXOS_DAWN_TOGGLES=disable_robustness
 b matvec2_attn1 PXOS_LLM_KERNELS=v2,attention=v1
-echo "== peer"
-PYTHONUNBUFFERED=1 timeout 200 python3 "$BIN/torch_peer.py" "$MODEL" --prompt 512 --decode 128 --json "$OUT/torch_peer.json"
+echo "== peer (${SECONDS} s in)"
+PYTHONUNBUFFERED=1 timeout $((345 - SECONDS)) python3 "$BIN/torch_peer.py" "$MODEL" --prompt 512 --decode 128 --json "$OUT/torch_peer.json"
 echo "== end $(date -u)"
