@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/llm/gpu_device.sh BIN: the LLM GPU figures in one call on the GPU machine, from a folder
-# BIN (an ignored path of the repo copy there) holding pxos, test_llm_gpu, their shared libraries
-# and Dawn as bin.tar.xz, this script, shaped_gguf.py, gpu_model_test.sh, torch_peer.py, the
-# real model's header (shape/, bench/llm/shaped_gguf.py split) and the gguf Python package.
+# BIN (an ignored path of the repo copy there, filled by bench/llm/gpu_pack.sh BIN) holding pxos,
+# test_llm_gpu, their shared libraries and Dawn as bin.tar.xz, this script, shaped_gguf.py,
+# gpu_model_test.sh, torch_peer.py, the real model's header (shape/, shaped_gguf.py split) and
+# the gguf Python package.
 # The real model does not fit what one call carries, so the figures are taken on a file of its
 # shapes, types and metadata with random blocks (shaped_gguf.py fill): correctness (unit.llm_gpu,
 # and GPU vs CPU reference at every position of the 64-token prompt on that file), then
