@@ -66,3 +66,56 @@ fn deq(m: u32, ty: u32, off: u32) -> array<f32, 32> {
   }
   return v;
 }
+
+// Elements 4k..4k+3 (.lo) and 16+4k..16+4k+3 (.hi) of the 32 whose block (or run) starts at byte
+// offset OFF, K in 0..3: the nibble layouts put both in one word (byte 4k+b holds elements
+// 4k+b and 16+4k+b), so four lanes reading k = 0..3 of one block read consecutive words.
+struct Deq8 { lo: vec4f, hi: vec4f }
+fn deq8(m: u32, ty: u32, off: u32, k: u32) -> Deq8 {
+  var r: Deq8;
+  switch ty {
+    case 3u: {  // Q4_1: word-aligned, d and m in the first word
+      let w = off >> 2u;
+      let dm = unpack2x16float(wword(m, w));
+      let q = wword(m, w + 1u + k);
+      let lo = vec4u(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
+      let hi = vec4u((q >> 4u) & 15u, (q >> 12u) & 15u, (q >> 20u) & 15u, q >> 28u);
+      r.lo = dm.x * vec4f(lo) + dm.y;
+      r.hi = dm.x * vec4f(hi) + dm.y;
+    }
+    case 2u: {  // Q4_0: d * (q - 8); the nibbles start at byte 2 (2-aligned)
+      let d = unpack2x16float(whalf(m, off)).x;
+      let b = off + 2u + 4u * k;
+      let q = whalf(m, b) | (whalf(m, b + 2u) << 16u);
+      let lo = vec4u(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
+      let hi = vec4u((q >> 4u) & 15u, (q >> 12u) & 15u, (q >> 20u) & 15u, q >> 28u);
+      r.lo = d * (vec4f(lo) - 8.0);
+      r.hi = d * (vec4f(hi) - 8.0);
+    }
+    case 8u: {  // Q8_0: d * q, signed bytes from byte 2
+      let d = unpack2x16float(whalf(m, off)).x;
+      let a = off + 2u + 4u * k;
+      let ql = whalf(m, a) | (whalf(m, a + 2u) << 16u);
+      let qh = whalf(m, a + 16u) | (whalf(m, a + 18u) << 16u);
+      let sl = bitcast<vec4i>(vec4u(ql << 24u, ql << 16u, ql << 8u, ql)) >> vec4u(24u);
+      let sh = bitcast<vec4i>(vec4u(qh << 24u, qh << 16u, qh << 8u, qh)) >> vec4u(24u);
+      r.lo = d * vec4f(sl);
+      r.hi = d * vec4f(sh);
+    }
+    case 1u: {  // F16, two per word
+      let w = (off >> 2u) + 2u * k;
+      let a = unpack2x16float(wword(m, w));
+      let b = unpack2x16float(wword(m, w + 1u));
+      let c = unpack2x16float(wword(m, w + 8u));
+      let e = unpack2x16float(wword(m, w + 9u));
+      r.lo = vec4f(a, b);
+      r.hi = vec4f(c, e);
+    }
+    default: {  // F32
+      let w = (off >> 2u) + 4u * k;
+      r.lo = bitcast<vec4f>(vec4u(wword(m, w), wword(m, w + 1u), wword(m, w + 2u), wword(m, w + 3u)));
+      r.hi = bitcast<vec4f>(vec4u(wword(m, w + 16u), wword(m, w + 17u), wword(m, w + 18u), wword(m, w + 19u)));
+    }
+  }
+  return r;
+}

@@ -1,6 +1,8 @@
 // cmd_llm_bench.cpp: `pxos llm bench MODEL`: the GPU forward pass's figures: prefill tok/s of one
 // P-token batch, greedy decode tok/s at batch 1, dispatches and GPU time per token, bytes of
-// weights + KV read per token, GPU memory beside 1.5x the model + KV (bench/llm/gpu.sh).
+// weights + KV read per token, GPU memory beside 1.5x the model + KV, the GPU time of as many
+// empty dispatches as a token has (the dispatch floor) (bench/llm/gpu.sh). The kernels are
+// GpuSession's defaults or $PXOS_LLM_KERNELS (forward_gpu.hpp); the JSON names them.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -71,6 +73,18 @@ void bench(const Opts& o) {
   std::copy(std::begin(prof->stats().kind_ms), std::end(prof->stats().kind_ms), base);
   const uint32_t n_prof = 16;
   for (uint32_t i = 0; i < n_prof; ++i) must(prof->eval(std::span<const int32_t>(&ids[i], 1)));
+  // The dispatch floor: a decode token's count of empty dispatches, one timed submit (median of 9).
+  // A failure here (or no timestamps: -1) leaves the other figures standing.
+  std::vector<double> floor_ms;
+  for (int r = 0; r < 9; ++r) {
+    auto f = s->empty_dispatches_ms(uint32_t(s->dispatches_per_token()));
+    if (!f) {
+      fmt::print(stderr, "dispatch floor not measured: {}\n", f.error().to_string());
+      break;
+    }
+    floor_ms.push_back(*f);
+  }
+  const double floor_med = floor_ms.size() == 9 ? median(floor_ms) : -1;
   const double gpu_med = median(dc_gpu), wall_med = median(dc_wall);
   const double bytes_tok = double(st.weight_bytes) + double(kv_read) / std::max(1u, o.decode);
   const uint64_t file_bytes = mf->file->bytes().size();
@@ -78,13 +92,17 @@ void bench(const Opts& o) {
   nlohmann::ordered_json j;
   j["device"] = info.device.empty() ? info.description : info.device;
   j["backend"] = info.backend;
-  j["kernels"] = {{"matvec", "llm_matvec v1"}, {"attention", "llm_attention v1"}, {"embed", "llm_embed"}};
+  j["kernels"] = {{"matvec", s->matvec_kernel()}, {"attention", s->attention_kernel()}, {"prefill", s->prefill_kernel()},
+                  {"embed", "llm_embed"}};
   j["prefill"] = {{"tokens", o.prompt}, {"wall_ms_median", median(pf_wall)}, {"gpu_ms_median", median(pf_gpu)},
                   {"tok_s_wall", o.prompt / median(pf_wall) * 1e3}, {"tok_s_gpu", o.prompt / median(pf_gpu) * 1e3}};
   j["decode"] = {{"tokens", o.decode}, {"tok_s_wall", o.decode / dc_total * 1e3}, {"wall_ms_median", wall_med},
                  {"gpu_ms_median", gpu_med}, {"dispatches_per_token", s->dispatches_per_token()},
                  {"gpu_us_per_dispatch", gpu_med * 1e3 / double(s->dispatches_per_token())},
                  {"bytes_read_per_token", bytes_tok}, {"gpu_read_GBps", bytes_tok / (gpu_med * 1e-3) / 1e9}};
+  j["dispatch_floor"] = {{"dispatches", s->dispatches_per_token()}, {"gpu_ms_median", floor_med},
+                         {"gpu_us_per_dispatch", floor_med * 1e3 / double(s->dispatches_per_token())},
+                         {"share_of_decode_gpu_ms", floor_med / gpu_med}};
   j["memory"] = {{"weights", st.weight_bytes}, {"kv", st.kv_bytes}, {"other", st.other_bytes}, {"total", used},
                  {"model_file", file_bytes}, {"budget_1_5x_model_plus_kv", 1.5 * double(file_bytes) + double(st.kv_bytes)},
                  {"n_ctx", s->n_ctx()}};
@@ -103,6 +121,10 @@ void bench(const Opts& o) {
   fmt::print("decode {} tokens: {:.1f} tok/s wall; per token {:.3f} ms wall, {:.3f} ms GPU (medians), {} dispatches "
              "({:.2f} us GPU each)\n", o.decode, o.decode / dc_total * 1e3, wall_med, gpu_med,
              s->dispatches_per_token(), gpu_med * 1e3 / double(s->dispatches_per_token()));
+  fmt::print("dispatch floor: {} empty dispatches in one submit take {:.3f} ms GPU ({:.2f} us each), {:.0f}% of a decode "
+             "token's GPU time\n", s->dispatches_per_token(), floor_med, floor_med * 1e3 / double(s->dispatches_per_token()),
+             100 * floor_med / gpu_med);
+  fmt::print("kernels: matvec {}, attention {}, prefill {}\n", s->matvec_kernel(), s->attention_kernel(), s->prefill_kernel());
   fmt::print("decode reads {:.1f} MB per token (weights {:.1f} MB + KV): {:.0f} GB/s over GPU time\n", bytes_tok / 1e6,
              double(st.weight_bytes) / 1e6, bytes_tok / (gpu_med * 1e-3) / 1e9);
   fmt::print("GPU memory: {:.1f} MB (weights {:.1f}, KV {:.1f} at n_ctx {}, other {:.1f}); 1.5x model + KV = {:.1f} MB\n",

@@ -3,7 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "llm/model.hpp"
@@ -12,16 +14,30 @@
 namespace pxos::llm {
 
 // Kernel versions stay side by side: a new matvec or attention kernel is a new enum value and
-// file, chosen here (the benches and tests name the one they ran).
-enum class GpuMatvecKernel { v1 };     // kernels/llm_matvec.wgsl: fused dequant, norm, epilogues
-enum class GpuAttentionKernel { v1 };  // kernels/llm_attention.wgsl: online softmax, fused RoPE
+// file, chosen here (the benches and tests name the one they ran). A field left unset takes
+// $PXOS_LLM_KERNELS (comma-separated: v1 or v2 for every kind, matvec=v1|v2, attention=v1|v2,
+// prefill=matvec|tiled), else the newest.
+enum class GpuMatvecKernel {
+  v1,  // kernels/llm_matvec.wgsl: a row's lanes read whole blocks (strided), norm in a prologue
+  v2,  // kernels/llm_matvec_v2.wgsl: a row's lanes read consecutive words, norm folded in
+};
+enum class GpuAttentionKernel {
+  v1,  // kernels/llm_attention.wgsl: keys in blocks of 64, two reductions per block
+  v2,  // kernels/llm_attention_v2.wgsl: 1024-key chunks, vec4 P V over key partitions
+};
+enum class GpuPrefillKernel {
+  matvec,  // batches through the matvec kernel (the weights re-read every few tokens)
+  tiled,   // kernels/llm_matmul.wgsl for batches of at least kTiledMinTokens tokens
+};
 
 struct GpuOptions {
   uint32_t n_ctx = 0;     // 0: the model's context length; else at most that (sizes the KV cache)
   bool timed = false;     // GPU timestamps around each submit (stats().gpu_ms)
   bool profile = false;   // one timed submit per dispatch (slow): stats().kind_ms
-  GpuMatvecKernel matvec = GpuMatvecKernel::v1;
-  GpuAttentionKernel attention = GpuAttentionKernel::v1;
+  std::optional<GpuMatvecKernel> matvec;
+  std::optional<GpuAttentionKernel> attention;
+  std::optional<GpuPrefillKernel> prefill;
+  uint32_t attn_chunk = 0;  // llm_attention_v2's keys per chunk: 0 the tunable (tests set fewer)
 };
 
 struct GpuStats {
@@ -60,6 +76,11 @@ class GpuSession : public LogitsSource {
   const GpuStats& stats() const { return stats_; }
   // Dispatches one decode step (one token, logits wanted) records: 2 + 5 per layer.
   uint64_t dispatches_per_token() const;
+  // The kernels this session runs, as the benches name them ("llm_matvec_v2", ...).
+  std::string matvec_kernel() const, attention_kernel() const, prefill_kernel() const;
+  // GPU ms of N dispatches of an empty kernel (one workgroup each) in one timed submit: the
+  // per-dispatch floor of this device and Dawn (the benches' evidence); -1 without timestamps.
+  Result<double> empty_dispatches_ms(uint32_t n);
 
  private:
   explicit GpuSession(const Model& m);
@@ -71,6 +92,9 @@ class GpuSession : public LogitsSource {
   const Model& m_;
   uint32_t n_ctx_ = 0, pos_ = 0;
   bool timed_ = false, profile_ = false;
+  GpuMatvecKernel matvec_ = GpuMatvecKernel::v2;
+  GpuAttentionKernel attention_ = GpuAttentionKernel::v2;
+  GpuPrefillKernel prefill_ = GpuPrefillKernel::tiled;
   GpuStats stats_;
   std::vector<float> logits_;
   struct Impl;

@@ -1,10 +1,13 @@
 // forward_gpu_test.cpp: GpuSession against the CPU reference Session on tiny generated llamas
 // (Q4_1 and the mixed-type file, tied and separate heads): every position's logits within
 // 1e-4 + 1e-3 * |cpu|, batched prefill vs one-token decode, keys past one attention block, and
-// the contract's errors (bad token, context full, nothing evaluated). Prompts are seeded.
+// the contract's errors (bad token, context full, nothing evaluated), for each kernel set (the v1
+// kernels, the v2 ones with the tiled prefill, and v2 matvec batches with v1 attention). Prompts
+// are seeded.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -67,6 +70,20 @@ size_t mismatches(const std::vector<float>& gpu, const std::vector<float>& cpu, 
   return bad;
 }
 
+// The kernel sets every comparison runs (forward_gpu.hpp's versions side by side).
+struct KernelSet {
+  const char* name;
+  GpuOptions o;
+};
+std::vector<KernelSet> kernel_sets(uint32_t n_ctx = 0) {
+  using M = GpuMatvecKernel;
+  using A = GpuAttentionKernel;
+  using P = GpuPrefillKernel;
+  return {{"v1", {.n_ctx = n_ctx, .matvec = M::v1, .attention = A::v1, .prefill = P::matvec}},
+          {"v2", {.n_ctx = n_ctx, .matvec = M::v2, .attention = A::v2, .prefill = P::tiled}},
+          {"matvec v2 batches, attention v1", {.n_ctx = n_ctx, .matvec = M::v2, .attention = A::v1, .prefill = P::matvec}}};
+}
+
 std::vector<float> cpu_all(const Model& m, std::span<const int32_t> ids, uint32_t n_ctx = 0) {
   Session s(m, {.threads = 1, .n_ctx = n_ctx});
   auto r = s.eval_all(ids);
@@ -83,51 +100,60 @@ TEST(GpuSession, MatchesCpuEveryPositionTinyFiles) {
     Tiny t(testgguf::tiny_llama(c.seed, 3, c.mixed, c.separate));
     auto ids = prompt(::pxos::gpu::testing::test_seed() + c.seed, 40, t.m.hp.n_vocab);
     auto cpu = cpu_all(t.m, ids);
-    auto gs = GpuSession::create(t.m);
-    ASSERT_TRUE(gs) << gs.error().to_string();
-    auto all = (*gs)->eval_all(ids);  // chunks of 32 tokens: the second reads cached keys
-    ASSERT_TRUE(all) << all.error().to_string();
-    EXPECT_EQ(mismatches(*all, cpu, t.m.hp.n_vocab, c.what), 0u) << "model seed " << c.seed;
-    EXPECT_EQ((*gs)->pos(), 40u);
-    EXPECT_EQ((*gs)->stats().last_dispatches, (*gs)->dispatches_per_token());
+    for (const KernelSet& k : kernel_sets()) {
+      auto gs = GpuSession::create(t.m, k.o);
+      ASSERT_TRUE(gs) << gs.error().to_string();
+      auto all = (*gs)->eval_all(ids);  // chunks of 32 tokens: the second reads cached keys
+      ASSERT_TRUE(all) << all.error().to_string();
+      const std::string what = std::string(c.what) + ", kernels " + k.name;
+      EXPECT_EQ(mismatches(*all, cpu, t.m.hp.n_vocab, what.c_str()), 0u) << "model seed " << c.seed;
+      EXPECT_EQ((*gs)->pos(), 40u);
+      EXPECT_EQ((*gs)->stats().last_dispatches, (*gs)->dispatches_per_token());
+    }
   }
 }
 
 TEST(GpuSession, DecodeOneTokenAtATimeAndBatchedPrefillAgree) {
   PXOS_REQUIRE_GPU();
-  // Context 200, so attention runs several key blocks (64 keys each) from the cache and the batch.
+  // Context 200, so attention runs several key blocks (64 keys each; v2: chunks of 32, set below)
+  // from the cache and the batch.
   Tiny t(with_u32(testgguf::tiny_llama(4, 3, true), "llama.context_length", 200));
   ASSERT_EQ(t.m.hp.n_ctx, 200u);
   auto ids = prompt(::pxos::gpu::testing::test_seed(), 150, t.m.hp.n_vocab);
   auto cpu = cpu_all(t.m, ids);
   const size_t V = t.m.hp.n_vocab;
-  // Batched prefill of 140 tokens (one submit), then 10 single-token decode steps.
-  auto gs = GpuSession::create(t.m);
-  ASSERT_TRUE(gs) << gs.error().to_string();
-  std::vector<float> got;
-  auto l = (*gs)->eval(std::span<const int32_t>(ids).first(140));
-  ASSERT_TRUE(l) << l.error().to_string();
-  EXPECT_EQ((*gs)->stats().submits, 1u);
-  got.insert(got.end(), l->begin(), l->end());
-  for (size_t i = 140; i < ids.size(); ++i) {
-    auto s = (*gs)->eval(std::span<const int32_t>(&ids[i], 1));
-    ASSERT_TRUE(s) << s.error().to_string();
-    got.insert(got.end(), s->begin(), s->end());
+  for (const KernelSet& k : kernel_sets()) {
+    // Batched prefill of 140 tokens (one submit), then 10 single-token decode steps.
+    GpuOptions o = k.o;
+    o.attn_chunk = 32;
+    auto gs = GpuSession::create(t.m, o);
+    ASSERT_TRUE(gs) << gs.error().to_string();
+    std::vector<float> got;
+    auto l = (*gs)->eval(std::span<const int32_t>(ids).first(140));
+    ASSERT_TRUE(l) << l.error().to_string();
+    EXPECT_EQ((*gs)->stats().submits, 1u);
+    got.insert(got.end(), l->begin(), l->end());
+    for (size_t i = 140; i < ids.size(); ++i) {
+      auto s = (*gs)->eval(std::span<const int32_t>(&ids[i], 1));
+      ASSERT_TRUE(s) << s.error().to_string();
+      got.insert(got.end(), s->begin(), s->end());
+    }
+    std::vector<float> want(cpu.begin() + ptrdiff_t(139 * V), cpu.end());
+    EXPECT_EQ(mismatches(got, want, V, (std::string("prefill 140 + decode 10, kernels ") + k.name).c_str()), 0u);
+    // Decode from position 0, token by token, equals the CPU too.
+    o.n_ctx = 80;
+    auto gd = GpuSession::create(t.m, o);
+    ASSERT_TRUE(gd);
+    std::vector<float> dec;
+    for (size_t i = 0; i < 80; ++i) {
+      auto s = (*gd)->eval(std::span<const int32_t>(&ids[i], 1));
+      ASSERT_TRUE(s) << s.error().to_string();
+      dec.insert(dec.end(), s->begin(), s->end());
+    }
+    EXPECT_EQ(mismatches(dec, std::vector<float>(cpu.begin(), cpu.begin() + ptrdiff_t(80 * V)), V, (std::string("decode 80, kernels ") + k.name).c_str()), 0u);
+    EXPECT_EQ((*gd)->stats().submits, 80u);
+    EXPECT_EQ((*gd)->stats().dispatches, 80u * (*gd)->dispatches_per_token());
   }
-  std::vector<float> want(cpu.begin() + ptrdiff_t(139 * V), cpu.end());
-  EXPECT_EQ(mismatches(got, want, V, "prefill 140 + decode 10"), 0u);
-  // Decode from position 0, token by token, equals the CPU too.
-  auto gd = GpuSession::create(t.m, {.n_ctx = 80});
-  ASSERT_TRUE(gd);
-  std::vector<float> dec;
-  for (size_t i = 0; i < 80; ++i) {
-    auto s = (*gd)->eval(std::span<const int32_t>(&ids[i], 1));
-    ASSERT_TRUE(s) << s.error().to_string();
-    dec.insert(dec.end(), s->begin(), s->end());
-  }
-  EXPECT_EQ(mismatches(dec, std::vector<float>(cpu.begin(), cpu.begin() + ptrdiff_t(80 * V)), V, "decode 80"), 0u);
-  EXPECT_EQ((*gd)->stats().submits, 80u);
-  EXPECT_EQ((*gd)->stats().dispatches, 80u * (*gd)->dispatches_per_token());
 }
 
 TEST(GpuSession, ContractErrorsEvaluateNothing) {
@@ -159,4 +185,28 @@ TEST(GpuSession, ContractErrorsEvaluateNothing) {
   std::vector<float> first(a->begin(), a->end());
   auto cpu = cpu_all(t.m, six);
   EXPECT_EQ(mismatches(first, std::vector<float>(cpu.end() - 269, cpu.end()), 269, "after reset"), 0u);
+}
+
+TEST(GpuSession, KernelsFromTheEnvironment) {
+  PXOS_REQUIRE_GPU();
+  Tiny t(testgguf::tiny_llama(1));
+  ::setenv("PXOS_LLM_KERNELS", "matvec=v1,prefill=matvec", 1);
+  auto a = GpuSession::create(t.m);
+  ::setenv("PXOS_LLM_KERNELS", "v2,attention=v3", 1);
+  auto bad = GpuSession::create(t.m);
+  ::setenv("PXOS_LLM_KERNELS", "v1", 1);
+  auto b = GpuSession::create(t.m, {.attention = GpuAttentionKernel::v2});  // a set field wins
+  ::unsetenv("PXOS_LLM_KERNELS");
+  auto c = GpuSession::create(t.m);
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ((*a)->matvec_kernel(), "llm_matvec v1");
+  EXPECT_EQ((*a)->attention_kernel(), "llm_attention_v2");
+  EXPECT_EQ((*a)->prefill_kernel(), "llm_matvec v1");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::Usage);
+  EXPECT_NE(bad.error().detail.find("PXOS_LLM_KERNELS: unknown item 'attention=v3'"), std::string::npos) << bad.error().detail;
+  EXPECT_EQ((*b)->matvec_kernel(), "llm_matvec v1");
+  EXPECT_EQ((*b)->attention_kernel(), "llm_attention_v2");
+  EXPECT_EQ((*c)->matvec_kernel(), "llm_matvec_v2");
+  EXPECT_NE((*c)->prefill_kernel().find("llm_matmul"), std::string::npos);
 }
