@@ -6,13 +6,7 @@
 // x taken by the lanes that load it. Each invocation owns rows 2tr, 2tr+1, 2tr+32, 2tr+33 x 4
 // tokens: a SwiGLU (gate, up) row pair is in one invocation, and the tile reads of 8 neighbouring
 // invocations fall in 4 bank groups (consecutive rows would give 2).
-struct MatParams {
-  n_tok: u32, tok_base: u32, cols: u32, x_stride: u32,
-  y_stride: u32, mode: u32, norm: u32, eps: f32,
-  rows0: u32, rows1: u32, n_out: u32, ty0: u32,
-  ty1: u32, ty2: u32, stride0: u32, stride1: u32,
-  stride2: u32, pad0: u32, pad1: u32, pad2: u32,
-}
+#include "lib/llm_mat.wgsl"
 @group(0) @binding(0) var<storage, read> p: MatParams;
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
 @group(0) @binding(2) var<storage, read> nw: array<vec4f>;
@@ -46,20 +40,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let lk = li % 4u;
   let v = row0 + lr;
   let wlive = v < p.n_out;
-  var m = 0u;
-  var r = v;
-  if (p.mode == 2u) {
-    m = v & 1u;
-    r = v >> 1u;
-  } else if (v >= p.rows0 + p.rows1) {
-    m = 2u;
-    r = v - p.rows0 - p.rows1;
-  } else if (v >= p.rows0) {
-    m = 1u;
-    r = v - p.rows0;
-  }
-  let ty = select(select(p.ty2, p.ty1, m == 1u), p.ty0, m == 0u);
-  let stride = select(select(p.stride2, p.stride1, m == 1u), p.stride0, m == 0u);
+  let src = row_src(v);
+  let m = src.m;
+  let r = src.r;
+  let ty = src.ty;
+  let stride = src.stride;
   let cb = chunk_bytes(ty);
   let xlive = tok0 + lr < p.n_tok;
   let xb = (p.tok_base + min(tok0 + lr, p.n_tok - 1u)) * (p.x_stride / 4u);

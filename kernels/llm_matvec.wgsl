@@ -2,13 +2,7 @@
 // dequantised on the fly (lib/llm_quant.wgsl), for n_tok tokens (TB at a time per pass over W).
 // Fusions: RMSNorm of x in the prologue (norm = 1), and the epilogue by mode: 0 store, 1 add into
 // y (the residual), 2 SwiGLU (even rows gate, odd rows up, of matrices 0 and 1: y = silu(g) * u).
-struct MatParams {
-  n_tok: u32, tok_base: u32, cols: u32, x_stride: u32,
-  y_stride: u32, mode: u32, norm: u32, eps: f32,
-  rows0: u32, rows1: u32, n_out: u32, ty0: u32,
-  ty1: u32, ty2: u32, stride0: u32, stride1: u32,
-  stride2: u32, pad0: u32, pad1: u32, pad2: u32,
-}
+#include "lib/llm_mat.wgsl"
 @group(0) @binding(0) var<storage, read> p: MatParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> nw: array<f32>;
@@ -43,20 +37,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let tok_lo = wid.y * TPW;
   let tok_hi = min(p.n_tok, tok_lo + TPW);
   let live = v < p.n_out;
-  var m = 0u;
-  var r = v;
-  if (p.mode == 2u) {
-    m = v & 1u;
-    r = v >> 1u;
-  } else if (v >= p.rows0 + p.rows1) {
-    m = 2u;
-    r = v - p.rows0 - p.rows1;
-  } else if (v >= p.rows0) {
-    m = 1u;
-    r = v - p.rows0;
-  }
-  let ty = select(select(p.ty2, p.ty1, m == 1u), p.ty0, m == 0u);
-  let stride = select(select(p.stride2, p.stride1, m == 1u), p.stride0, m == 0u);
+  let src = row_src(v);
+  let m = src.m;
+  let r = src.r;
+  let ty = src.ty;
+  let stride = src.stride;
   let cb = chunk_bytes(ty);
   let chunks = p.cols / 32u;
   for (var t0 = tok_lo; t0 < tok_hi; t0 += TB) {
