@@ -28,7 +28,11 @@ class ProgressBar {
   void step(const char* phase, uint64_t bytes);
   // "what 5/20, ETA 3.1 s" (eta_s < 0: no estimate yet); drawn whatever the size.
   void count(uint64_t done, uint64_t total, std::string_view what, double eta_s);
-  ProgressFeed feed() { return [this](uint64_t d, uint64_t t, const char* p) { (*this)(d, t, p); }; }
+  // Empty when disabled, so callers skip the work of measuring progress (a walk for the total).
+  ProgressFeed feed() {
+    if (!enabled_) return {};
+    return [this](uint64_t d, uint64_t t, const char* p) { (*this)(d, t, p); };
+  }
   void clear();  // erase the line (before the command prints its result)
   bool enabled() const { return enabled_; }
 
