@@ -3,19 +3,7 @@
 // (lib/attention_rows_subgroup.wgsl), for D % 4 == 0 (D <= 128) on adapters whose subgroups
 // have 16 lanes or more (the H100: 32); the host picks it when both allow.
 enable subgroups;
-@group(0) @binding(0) var<storage, read> Q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> K: array<vec4f>;
-@group(0) @binding(2) var<storage, read> V: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> O: array<vec4f>;
-
-fn load4(which: u32, base: u32, c: u32) -> vec4f {  // base and c are multiples of 4
-  if (c >= d.D) { return vec4f(0.0); }
-  let i = (base + c) / 4u;
-  if (which == 0u) { return Q[i]; }
-  if (which == 1u) { return K[i]; }
-  return V[i];
-}
-fn store4(off: u32, n: u32, v: vec4f) { O[off / 4u] = v; }
+#include "lib/attention_io_vec4.wgsl"
 
 #include "lib/attention_rows_subgroup.wgsl"
 #include "lib/attention_fa2.wgsl"

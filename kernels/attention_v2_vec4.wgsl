@@ -1,18 +1,6 @@
 // attention_v2_vec4.wgsl: attention v2 (FlashAttention-2 tiling, lib/attention_fa2.wgsl) with
 // 16-byte global loads and stores, for D % 4 == 0 (D <= 128); the host picks it when D allows.
-@group(0) @binding(0) var<storage, read> Q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> K: array<vec4f>;
-@group(0) @binding(2) var<storage, read> V: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> O: array<vec4f>;
-
-fn load4(which: u32, base: u32, c: u32) -> vec4f {  // base and c are multiples of 4
-  if (c >= d.D) { return vec4f(0.0); }
-  let i = (base + c) / 4u;
-  if (which == 0u) { return Q[i]; }
-  if (which == 1u) { return K[i]; }
-  return V[i];
-}
-fn store4(off: u32, n: u32, v: vec4f) { O[off / 4u] = v; }
+#include "lib/attention_io_vec4.wgsl"
 
 #include "lib/attention_rows_shared.wgsl"
 #include "lib/attention_fa2.wgsl"
