@@ -548,6 +548,7 @@ user_gate_probe:
         jne .bad
         cmp rsp, r12                    ; the kernel kept rsp and r12
         jne .bad
+.ok:                                    ; the probe tasks' verdicts (user_pf_syscall too)
         mov eax, SYS_EXIT
         mov edi, GATE_PROBE_CODE
         syscall
@@ -567,17 +568,11 @@ user_pf_syscall:
         jmp [rel .entry]
 .back:
         cmp rax, -1
-        jne .bad
+        jne user_gate_probe.bad
         lea rdx, [rel .back]
         cmp rcx, rdx                    ; rcx as SYSRET leaves it
-        jne .bad
-        mov eax, SYS_EXIT
-        mov edi, GATE_PROBE_CODE
-        syscall
-.bad:
-        mov eax, SYS_EXIT
-        mov edi, 1
-        syscall
+        jne user_gate_probe.bad
+        jmp user_gate_probe.ok
 .entry: dq syscall_entry
 
 ; user_pf_badrcx: the same, returning into kernel memory: must stay a fault (#PF).
