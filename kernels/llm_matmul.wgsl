@@ -23,12 +23,6 @@ var<workgroup> ws: array<vec4f, TM * LS>;
 var<workgroup> xs: array<vec4f, TN * LS>;
 var<workgroup> sq: array<f32, WG>;
 
-fn wword(m: u32, i: u32) -> u32 {
-  if (m == 0u) { return w0[i]; }
-  if (m == 1u) { return w1[i]; }
-  return w2[i];
-}
-
 #include "lib/llm_quant.wgsl"
 
 @compute @workgroup_size(WG)

@@ -21,12 +21,6 @@ const TB = 2u;
 var<workgroup> red: array<f32, WG * TB>;
 var<workgroup> inv: array<f32, TB>;
 
-fn wword(m: u32, i: u32) -> u32 {
-  if (m == 0u) { return w0[i]; }
-  if (m == 1u) { return w1[i]; }
-  return w2[i];
-}
-
 #include "lib/llm_quant.wgsl"
 
 @compute @workgroup_size(WG)

@@ -20,12 +20,6 @@ const TB = 4u;            // tokens per pass over the weights (vec4 accumulators
 var<workgroup> red: array<vec4f, WG>;  // dot products of TB tokens, per lane
 var<workgroup> rss: array<vec4f, WG>;  // sums of squares of x of TB tokens, per lane
 
-fn wword(m: u32, i: u32) -> u32 {
-  if (m == 0u) { return w0[i]; }
-  if (m == 1u) { return w1[i]; }
-  return w2[i];
-}
-
 #include "lib/llm_quant.wgsl"
 
 @compute @workgroup_size(WG)
